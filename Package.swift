@@ -1,0 +1,88 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "relay",
+    products: [
+        .executable(name: "relay-server", targets: ["relay-server"]),
+        .executable(name: "relay-client", targets: ["relay-client"]),
+        .library(name: "RelayCrypto", targets: ["RelayCrypto"]),
+        .library(name: "RelayProtocol", targets: ["RelayProtocol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The benchmark's comparison peer only; no product links it.
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+    ],
+    targets: [
+        // MARK: The C boundary
+        .systemLibrary(
+            name: "CLibEV",
+            providers: [.apt(["libev-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "CRelayShims",
+            dependencies: ["CLibEV", "COpenSSL"],
+            linkerSettings: [.linkedLibrary("ev"), .linkedLibrary("crypto"), .linkedLibrary("ssl")]
+        ),
+
+        // MARK: Libraries
+        .target(name: "RelayCrypto", dependencies: ["COpenSSL", "CRelayShims"]),
+        .target(name: "RelayProtocol"),
+        .target(name: "RelayIO", dependencies: ["CLibEV", "CRelayShims"]),
+        .target(
+            name: "RelayServer",
+            dependencies: [
+                "RelayIO", "RelayCrypto", "RelayProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "RelayClient",
+            dependencies: ["RelayIO", "RelayCrypto", "RelayProtocol"]
+        ),
+
+        // MARK: Executables (argument parsing only)
+        .executableTarget(
+            name: "relay-server",
+            dependencies: [
+                "RelayServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "relay-client",
+            dependencies: [
+                "RelayClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Benchmarks
+        .executableTarget(
+            name: "bench-crypto",
+            dependencies: [
+                "RelayCrypto", "COpenSSL", "CRelayShims",
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/bench-crypto"
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "RelayCryptoTests", dependencies: ["RelayCrypto"]),
+        .testTarget(name: "RelayProtocolTests", dependencies: ["RelayProtocol"]),
+        .testTarget(
+            name: "RelayServerTests",
+            dependencies: ["RelayServer", "RelayProtocol", "RelayCrypto"]
+        ),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef CLIBEV_SHIM_H
+#define CLIBEV_SHIM_H
+#include <ev.h>
+#endif

@@ -1,0 +1,43 @@
+// The C boundary: one prefixed function per libev or OpenSSL macro / inline that Swift
+// cannot call, and void-pointer forms of the libcrypto calls on the data path so that
+// Swift raw buffers pass without rebinding. No logic lives here.
+#ifndef CRELAYSHIMS_H
+#define CRELAYSHIMS_H
+
+#include <stddef.h>
+#include <ev.h>
+#include <openssl/evp.h>
+
+// MARK: libev
+
+typedef void (*CRelayShims_ev_io_cb)(struct ev_loop *loop, ev_io *watcher, int revents);
+typedef void (*CRelayShims_ev_timer_cb)(struct ev_loop *loop, ev_timer *watcher, int revents);
+typedef void (*CRelayShims_ev_signal_cb)(struct ev_loop *loop, ev_signal *watcher, int revents);
+
+/// `EV_DEFAULT`
+struct ev_loop *CRelayShims_ev_default_loop(void);
+/// `ev_io_init(watcher, cb, fd, events)`
+void CRelayShims_ev_io_init(ev_io *watcher, CRelayShims_ev_io_cb cb, int fd, int events);
+/// `ev_timer_init(watcher, cb, after, repeat)`
+void CRelayShims_ev_timer_init(ev_timer *watcher, CRelayShims_ev_timer_cb cb, ev_tstamp after, ev_tstamp repeat);
+/// `ev_timer_set(watcher, after, repeat)`
+void CRelayShims_ev_timer_set(ev_timer *watcher, ev_tstamp after, ev_tstamp repeat);
+/// `ev_signal_init(watcher, cb, signum)`
+void CRelayShims_ev_signal_init(ev_signal *watcher, CRelayShims_ev_signal_cb cb, int signum);
+/// `ev_is_active(watcher)`
+int CRelayShims_ev_is_active(const void *watcher);
+
+// MARK: libcrypto (void * forms)
+
+int CRelayShims_EVP_EncryptUpdate(EVP_CIPHER_CTX *ctx, void *out, int *outl, const void *in, int inl);
+int CRelayShims_EVP_EncryptFinal_ex(EVP_CIPHER_CTX *ctx, void *out, int *outl);
+int CRelayShims_EVP_DecryptUpdate(EVP_CIPHER_CTX *ctx, void *out, int *outl, const void *in, int inl);
+int CRelayShims_EVP_DecryptFinal_ex(EVP_CIPHER_CTX *ctx, void *out, int *outl);
+int CRelayShims_EVP_CipherInit_ex2(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, const void *key, const void *iv, int enc);
+int CRelayShims_EVP_MAC_update(EVP_MAC_CTX *ctx, const void *data, size_t datalen);
+int CRelayShims_EVP_MAC_final(EVP_MAC_CTX *ctx, void *out, size_t *outl, size_t outsize);
+int CRelayShims_EVP_MAC_init(EVP_MAC_CTX *ctx, const void *key, size_t keylen);
+int CRelayShims_RAND_bytes(void *buf, int num);
+int CRelayShims_RAND_priv_bytes(void *buf, int num);
+
+#endif

@@ -1,0 +1,58 @@
+#include "CRelayShims.h"
+#include <openssl/rand.h>
+
+struct ev_loop *CRelayShims_ev_default_loop(void) { return EV_DEFAULT; }
+
+void CRelayShims_ev_io_init(ev_io *watcher, CRelayShims_ev_io_cb cb, int fd, int events) {
+    ev_io_init(watcher, cb, fd, events);
+}
+
+void CRelayShims_ev_timer_init(ev_timer *watcher, CRelayShims_ev_timer_cb cb, ev_tstamp after, ev_tstamp repeat) {
+    ev_timer_init(watcher, cb, after, repeat);
+}
+
+void CRelayShims_ev_timer_set(ev_timer *watcher, ev_tstamp after, ev_tstamp repeat) {
+    ev_timer_set(watcher, after, repeat);
+}
+
+void CRelayShims_ev_signal_init(ev_signal *watcher, CRelayShims_ev_signal_cb cb, int signum) {
+    ev_signal_init(watcher, cb, signum);
+}
+
+int CRelayShims_ev_is_active(const void *watcher) { return ev_is_active(watcher); }
+
+int CRelayShims_EVP_EncryptUpdate(EVP_CIPHER_CTX *ctx, void *out, int *outl, const void *in, int inl) {
+    return EVP_EncryptUpdate(ctx, out, outl, in, inl);
+}
+
+int CRelayShims_EVP_EncryptFinal_ex(EVP_CIPHER_CTX *ctx, void *out, int *outl) {
+    return EVP_EncryptFinal_ex(ctx, out, outl);
+}
+
+int CRelayShims_EVP_DecryptUpdate(EVP_CIPHER_CTX *ctx, void *out, int *outl, const void *in, int inl) {
+    return EVP_DecryptUpdate(ctx, out, outl, in, inl);
+}
+
+int CRelayShims_EVP_DecryptFinal_ex(EVP_CIPHER_CTX *ctx, void *out, int *outl) {
+    return EVP_DecryptFinal_ex(ctx, out, outl);
+}
+
+int CRelayShims_EVP_CipherInit_ex2(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, const void *key, const void *iv, int enc) {
+    return EVP_CipherInit_ex2(ctx, cipher, key, iv, enc, NULL);
+}
+
+int CRelayShims_EVP_MAC_update(EVP_MAC_CTX *ctx, const void *data, size_t datalen) {
+    return EVP_MAC_update(ctx, data, datalen);
+}
+
+int CRelayShims_EVP_MAC_final(EVP_MAC_CTX *ctx, void *out, size_t *outl, size_t outsize) {
+    return EVP_MAC_final(ctx, out, outl, outsize);
+}
+
+int CRelayShims_EVP_MAC_init(EVP_MAC_CTX *ctx, const void *key, size_t keylen) {
+    return EVP_MAC_init(ctx, key, keylen, NULL);
+}
+
+int CRelayShims_RAND_bytes(void *buf, int num) { return RAND_bytes(buf, num); }
+
+int CRelayShims_RAND_priv_bytes(void *buf, int num) { return RAND_priv_bytes(buf, num); }
