@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "relay-server",
             dependencies: [
-                "RelayServer",
+                "RelayServer", "RelayIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "relay-client",
             dependencies: [
-                "RelayClient",
+                "RelayClient", "RelayIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

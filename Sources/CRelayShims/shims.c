@@ -1,3 +1,5 @@
+#define _GNU_SOURCE
+#include <sys/socket.h>
 #include "CRelayShims.h"
 #include <openssl/rand.h>
 
@@ -20,6 +22,8 @@ void CRelayShims_ev_signal_init(ev_signal *watcher, CRelayShims_ev_signal_cb cb,
 }
 
 int CRelayShims_ev_is_active(const void *watcher) { return ev_is_active(watcher); }
+
+int CRelayShims_accept4_nonblocking(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
 int CRelayShims_EVP_EncryptUpdate(EVP_CIPHER_CTX *ctx, void *out, int *outl, const void *in, int inl) {
     return EVP_EncryptUpdate(ctx, out, outl, in, inl);

@@ -38,3 +38,11 @@ final class SecureBytes {
         storage.deallocate()
     }
 }
+
+/// Wiping secrets from memory.
+public enum SecureMemory {
+    /// Overwrites `buffer` with zeros in a way the compiler cannot drop (`OPENSSL_cleanse`).
+    public static func wipe(_ buffer: UnsafeMutableRawBufferPointer) {
+        OPENSSL_cleanse(buffer.baseAddress, buffer.count)
+    }
+}

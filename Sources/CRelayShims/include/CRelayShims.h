@@ -27,6 +27,12 @@ void CRelayShims_ev_signal_init(ev_signal *watcher, CRelayShims_ev_signal_cb cb,
 /// `ev_is_active(watcher)`
 int CRelayShims_ev_is_active(const void *watcher);
 
+// MARK: libc
+
+/// `accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)`: glibc declares `accept4`
+/// only under `_GNU_SOURCE`.
+int CRelayShims_accept4_nonblocking(int fd);
+
 // MARK: libcrypto (void * forms)
 
 int CRelayShims_EVP_EncryptUpdate(EVP_CIPHER_CTX *ctx, void *out, int *outl, const void *in, int inl);

@@ -1,0 +1,81 @@
+/// A growable receive buffer with reader and writer indices (swift-nio's `ByteBuffer`
+/// idea, reduced to what a reactor needs): reads land in the writable tail, consumers
+/// take bytes from the readable head, and the unread part is moved to the front only
+/// when room is needed.
+public final class InputBuffer {
+    private var storage: UnsafeMutableRawBufferPointer
+    private var readIndex = 0
+    private var writeIndex = 0
+
+    /// Creates an empty buffer with `capacity` bytes of room.
+    public init(capacity: Int) {
+        storage = .allocate(byteCount: max(capacity, 16), alignment: 16)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Bytes allocated.
+    public var capacity: Int { storage.count }
+    /// Bytes received and not yet consumed.
+    public var readableCount: Int { writeIndex - readIndex }
+    /// The bytes received and not yet consumed; valid until the next mutation.
+    public var readableBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: storage[readIndex..<writeIndex])
+    }
+
+    /// Marks `count` readable bytes as consumed.
+    public func consume(_ count: Int) {
+        precondition(count <= readableCount)
+        readIndex += count
+        if readIndex == writeIndex {
+            readIndex = 0
+            writeIndex = 0
+        }
+    }
+
+    /// Makes room for at least `minimum` more bytes: first by moving the unread bytes to
+    /// the front, then by growing (at least doubling).
+    public func reserveWritable(_ minimum: Int) {
+        guard storage.count - writeIndex < minimum else { return }
+        let readable = readableCount
+        if readIndex > 0 {
+            if readable > 0 {
+                storage.baseAddress!.copyMemory(from: storage.baseAddress! + readIndex, byteCount: readable)
+            }
+            readIndex = 0
+            writeIndex = readable
+            if storage.count - writeIndex >= minimum { return }
+        }
+        let grown = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: max(readable + minimum, storage.count * 2), alignment: 16)
+        if readable > 0 { grown.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: readable) }
+        storage.deallocate()
+        storage = grown
+    }
+
+    /// Gives the memory back when the buffer is empty and larger than `capacity`.
+    public func shrinkIfEmpty(to capacity: Int) {
+        guard readableCount == 0, storage.count > capacity else { return }
+        storage.deallocate()
+        storage = .allocate(byteCount: max(capacity, 16), alignment: 16)
+    }
+
+    /// Reads from `fd` into the writable tail: at most `limit` bytes, and at least
+    /// `limit` bytes of room are made first.
+    public func read(from fd: Int32, limit: Int) throws(SystemCallError) -> IOResult {
+        reserveWritable(limit)
+        let target = UnsafeMutableRawBufferPointer(rebasing: storage[writeIndex..<(writeIndex + limit)])
+        let result = try Syscall.read(fd, into: target)
+        if case .processed(let count) = result { writeIndex += count }
+        return result
+    }
+
+    /// Appends bytes (for tests and for callers that receive elsewhere).
+    public func append(_ bytes: UnsafeRawBufferPointer) {
+        reserveWritable(bytes.count)
+        if bytes.count > 0 {
+            (storage.baseAddress! + writeIndex).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
+        writeIndex += bytes.count
+    }
+}

@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Bytes waiting to be written to one socket, flushed with vector writes as far as the
+/// kernel takes them (swift-nio's `PendingWritesManager` idea). A partial write leaves an
+/// offset into the head chunk, never a copy. Small appends are packed into the tail chunk,
+/// so a queue of many small frames still goes out in few `iovec`s.
+public final class OutputQueue {
+    /// Writes the vectors given; injected so tests can script partial writes.
+    public typealias VectorWriter = (UnsafeBufferPointer<iovec>) throws(SystemCallError) -> IOResult
+
+    /// Room a new chunk gets at least, so that small appends share chunks.
+    static let minimumChunkCapacity = 16 * 1024
+    /// Vectors per `writev` call.
+    static let maximumVectors = 64
+
+    private final class Chunk {
+        let storage: UnsafeMutableRawBufferPointer
+        var start = 0
+        var end = 0
+
+        init(capacity: Int) { storage = .allocate(byteCount: capacity, alignment: 16) }
+        deinit { storage.deallocate() }
+
+        var count: Int { end - start }
+        var spare: Int { storage.count - end }
+    }
+
+    private let writer: VectorWriter
+    private var chunks: [Chunk] = []
+    private var head = 0
+    private let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: OutputQueue.maximumVectors)
+    /// Bytes queued and not yet written.
+    public private(set) var byteCount = 0
+
+    /// A queue that writes with `writer`.
+    public init(writer: @escaping VectorWriter) {
+        self.writer = writer
+    }
+
+    deinit { vectors.deallocate() }
+
+    /// A queue that writes to `fd` with `writev`.
+    public convenience init(fd: Int32) {
+        self.init { vectors throws(SystemCallError) in
+            try Syscall.writev(fd, vectors.baseAddress!, count: Int32(vectors.count))
+        }
+    }
+
+    /// True when nothing waits.
+    public var isEmpty: Bool { byteCount == 0 }
+
+    /// Copies `bytes` to the end of the queue.
+    public func append(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        let tail: Chunk
+        if head < chunks.count, let last = chunks.last, last.spare >= bytes.count {
+            tail = last
+        } else {
+            tail = Chunk(capacity: max(bytes.count, Self.minimumChunkCapacity))
+            chunks.append(tail)
+        }
+        (tail.storage.baseAddress! + tail.end).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        tail.end += bytes.count
+        byteCount += bytes.count
+    }
+
+    /// Copies `bytes` to the end of the queue.
+    public func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Writes `bytes` straight to the socket when nothing else is queued, and queues only
+    /// what the kernel did not take: the common case costs one write and no copy.
+    /// Returns true when everything was written.
+    public func writeOrAppend(_ bytes: UnsafeRawBufferPointer) throws(SystemCallError) -> Bool {
+        guard byteCount == 0, bytes.count > 0 else {
+            append(bytes)
+            return byteCount == 0
+        }
+        var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+        let result = try withUnsafePointer(to: &vector) { pointer throws(SystemCallError) in
+            try writer(UnsafeBufferPointer(start: pointer, count: 1))
+        }
+        let written: Int
+        switch result {
+        case .processed(let count): written = count
+        case .wouldBlock: written = 0
+        }
+        if written < bytes.count {
+            append(UnsafeRawBufferPointer(rebasing: bytes[written...]))
+            return false
+        }
+        return true
+    }
+
+    /// Writes as much as the socket takes. Returns true when the queue is empty.
+    @discardableResult
+    public func flush() throws(SystemCallError) -> Bool {
+        while byteCount > 0 {
+            var vectorCount = 0
+            var offered = 0
+            var index = head
+            while index < chunks.count, vectorCount < Self.maximumVectors {
+                let chunk = chunks[index]
+                vectors[vectorCount] = iovec(iov_base: chunk.storage.baseAddress! + chunk.start, iov_len: chunk.count)
+                offered += chunk.count
+                vectorCount += 1
+                index += 1
+            }
+            let result = try writer(UnsafeBufferPointer(rebasing: vectors[0..<vectorCount]))
+            guard case .processed(let written) = result else { return false }
+            consume(written)
+            if written < offered { return byteCount == 0 }
+        }
+        return true
+    }
+
+    /// Drops everything queued.
+    public func removeAll() {
+        chunks.removeAll()
+        head = 0
+        byteCount = 0
+    }
+
+    /// Moves everything queued here to the end of `other`, without copying bytes.
+    public func moveAll(to other: OutputQueue) {
+        guard byteCount > 0 else { return }
+        other.chunks.append(contentsOf: chunks[head...])
+        other.byteCount += byteCount
+        removeAll()
+    }
+
+    private func consume(_ count: Int) {
+        var remaining = count
+        byteCount -= count
+        while remaining > 0 {
+            let chunk = chunks[head]
+            let taken = min(remaining, chunk.count)
+            chunk.start += taken
+            remaining -= taken
+            if chunk.count == 0 { head += 1 }
+        }
+        if head == chunks.count {
+            chunks.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 32 {
+            chunks.removeFirst(head)
+            head = 0
+        }
+    }
+}

@@ -1,0 +1,227 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RelayIO
+import RelayProtocol
+
+/// What a connection tells the relay about; all calls happen on the loop's thread.
+protocol ConnectionDelegate: AnyObject {
+    /// New bytes are in `connection.input`.
+    func connectionHasInput(_ connection: Connection)
+    /// The peer closed its sending side; everything it sent has been reported.
+    func connectionReachedEndOfInput(_ connection: Connection)
+    /// Queued bytes were written, so a backlog may have drained.
+    func connectionDidWrite(_ connection: Connection)
+    /// The socket failed (reset, broken pipe); the connection is already closed.
+    func connectionFailed(_ connection: Connection, _ error: SystemCallError)
+    /// The handshake deadline passed.
+    func connectionHandshakeTimedOut(_ connection: Connection)
+    /// The descriptor is closed; forget the connection.
+    func connectionDidClose(_ connection: Connection)
+}
+
+/// One accepted socket: its watchers, its receive buffer and its output queue, and the
+/// orderly close (flush, half-close, linger) that lets a last ERROR frame arrive.
+/// The protocol decisions belong to the relay; this type moves bytes.
+final class Connection {
+    /// Where the connection is in its life.
+    enum Phase: Equatable {
+        /// Accepted; waiting for HELLO.
+        case handshaking
+        /// Joined the session under this name.
+        case joined(PeerName)
+        /// Flushing its last bytes, then half-closed and lingering until the client
+        /// closes, so that unread input does not turn the close into a reset.
+        case closing
+        /// The descriptor is closed.
+        case closed
+    }
+
+    /// Bytes read per wake-up once joined: large reads keep syscalls per byte low.
+    static let joinedReadSize = 256 * 1024
+    /// Bytes read per wake-up during the handshake, so idle handshakes stay small.
+    static let handshakeReadSize = 1024
+
+    let id: ConnectionID
+    let fd: Int32
+    /// `HOST:PORT` of the client, for logs.
+    let remoteAddress: String
+    private(set) var phase = Phase.handshaking
+    let input = InputBuffer(capacity: Connection.handshakeReadSize)
+    let output: OutputQueue
+    /// True while the relay holds reading back (backpressure).
+    private(set) var isReadingPaused = false
+    private var sawEndOfInput = false
+    private var isHalfClosed = false
+
+    private weak var delegate: ConnectionDelegate?
+    private var readWatcher: IOWatcher!
+    private var writeWatcher: IOWatcher!
+    private var deadline: TimerWatcher!
+
+    init(id: ConnectionID, fd: Int32, remoteAddress: String, loop: EventLoop, delegate: ConnectionDelegate) {
+        self.id = id
+        self.fd = fd
+        self.remoteAddress = remoteAddress
+        self.delegate = delegate
+        output = OutputQueue(fd: fd)
+        readWatcher = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.handleReadable() }
+        writeWatcher = IOWatcher(loop: loop, fd: fd, events: .write) { [weak self] _ in self?.handleWritable() }
+        deadline = TimerWatcher(loop: loop) { [weak self] in self?.handleDeadline() }
+    }
+
+    /// The joined name, if any.
+    var name: PeerName? {
+        if case .joined(let name) = phase { name } else { nil }
+    }
+
+    /// True while frames from this connection are still processed.
+    var isOpen: Bool { phase != .closing && phase != .closed }
+
+    /// Starts reading and the handshake deadline.
+    func start(handshakeTimeout: Double) {
+        readWatcher.start()
+        deadline.start(after: handshakeTimeout)
+    }
+
+    /// Records a successful HELLO: the deadline ends and reads grow.
+    func didJoin(as name: PeerName) {
+        phase = .joined(name)
+        deadline.stop()
+    }
+
+    // MARK: Backpressure
+
+    func pauseReading() {
+        guard isOpen, !isReadingPaused else { return }
+        isReadingPaused = true
+        readWatcher.stop()
+    }
+
+    func resumeReading() {
+        guard isOpen, isReadingPaused else { return }
+        isReadingPaused = false
+        readWatcher.start()
+    }
+
+    // MARK: Output
+
+    /// Queues a frame and writes what the socket takes now.
+    func send(_ frame: Frame) {
+        guard phase != .closed else { return }
+        output.append(frame.encoded())
+        flush()
+    }
+
+    /// Queues already-encoded bytes (a run of whole frames) and writes what the socket
+    /// takes now; with an empty queue this is one write and no copy.
+    func forward(_ frames: UnsafeRawBufferPointer) {
+        guard phase != .closed else { return }
+        do {
+            if try !output.writeOrAppend(frames) { writeWatcher.start() }
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Writes queued bytes now, as far as the socket takes them.
+    func flush() {
+        guard phase != .closed else { return }
+        do {
+            if try output.flush() {
+                writeWatcher.stop()
+                if phase == .closing { halfCloseAndLinger() }
+            } else {
+                writeWatcher.start()
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    // MARK: Closing
+
+    /// Sends `frame` (if any) as the last frame, then closes in order: flush, half-close,
+    /// linger until the client closes or `gracePeriod` passes. Input is discarded.
+    func close(after frame: Frame?, gracePeriod: Double) {
+        guard isOpen else { return }
+        phase = .closing
+        isReadingPaused = false
+        if !sawEndOfInput { readWatcher.start() }
+        deadline.start(after: gracePeriod)
+        if let frame { output.append(frame.encoded()) }
+        flush()
+    }
+
+    /// Closes the descriptor now, dropping whatever is queued.
+    func abort() {
+        guard phase != .closed else { return }
+        phase = .closed
+        readWatcher.invalidate()
+        writeWatcher.invalidate()
+        deadline.invalidate()
+        output.removeAll()
+        Glibc.close(fd)
+        delegate?.connectionDidClose(self)
+    }
+
+    /// Everything is written: close now if the client has finished sending, else
+    /// half-close and keep discarding its input until it closes or the deadline passes.
+    private func halfCloseAndLinger() {
+        if sawEndOfInput {
+            abort()
+        } else if !isHalfClosed {
+            isHalfClosed = true
+            shutdown(fd, Int32(SHUT_WR))
+        }
+    }
+
+    private func fail(_ error: SystemCallError) {
+        let wasOpen = isOpen
+        abort()
+        if wasOpen { delegate?.connectionFailed(self, error) }
+    }
+
+    // MARK: Events
+
+    private func handleReadable() {
+        let readSize = phase == .handshaking || phase == .closing ? Self.handshakeReadSize : Self.joinedReadSize
+        let result: IOResult
+        do {
+            result = try input.read(from: fd, limit: readSize)
+        } catch {
+            fail(error)
+            return
+        }
+        switch (result, phase) {
+        case (.wouldBlock, _), (_, .closed):
+            return
+        case (.processed(0), .closing):
+            sawEndOfInput = true
+            readWatcher.stop()
+            if output.isEmpty { abort() }
+        case (.processed, .closing):
+            input.consume(input.readableCount)
+        case (.processed(0), _):
+            sawEndOfInput = true
+            readWatcher.stop()
+            delegate?.connectionReachedEndOfInput(self)
+        case (.processed, _):
+            delegate?.connectionHasInput(self)
+        }
+    }
+
+    private func handleWritable() {
+        let before = output.byteCount
+        flush()
+        if output.byteCount < before, phase != .closed { delegate?.connectionDidWrite(self) }
+    }
+
+    private func handleDeadline() {
+        switch phase {
+        case .handshaking: delegate?.connectionHandshakeTimedOut(self)
+        case .closing: abort()
+        case .joined, .closed: break
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import RelayIO
+import RelayProtocol
+
+/// Forwarding and backpressure: DATA goes to the other peer's output queue, or is held
+/// for a peer not yet joined; a sender is not read while what it is owed to write, or
+/// what its receiver is owed, is at the queue limit.
+extension RelayServer {
+    /// Forwards a run of whole DATA frames from `sender`, unchanged.
+    func forward(_ frames: UnsafeRawBufferPointer, from sender: Connection) {
+        if let peer = session.peer(of: sender.id), let receiver = connections[peer.id], receiver.isOpen {
+            receiver.forward(frames)
+        } else {
+            pendingForAbsentPeer.append(frames)
+        }
+    }
+
+    /// Bytes owed to whoever receives `sender`'s DATA.
+    private func backlogOwed(by sender: Connection) -> Int {
+        guard sender.name != nil else { return 0 }
+        if let peer = session.peer(of: sender.id), let receiver = connections[peer.id] {
+            return receiver.output.byteCount
+        }
+        return pendingForAbsentPeer.byteCount
+    }
+
+    /// Pauses reading `connection` when its receiver's backlog, or its own (PONGs it does
+    /// not read), reaches the queue limit; resumes once both are below half of it.
+    func updateReading(_ connection: Connection) {
+        guard connection.isOpen else { return }
+        let limit = configuration.queueLimit
+        let backlog = max(backlogOwed(by: connection), connection.output.byteCount)
+        if connection.isReadingPaused {
+            if backlog < limit / 2 { connection.resumeReading() }
+        } else if backlog >= limit {
+            connection.pauseReading()
+        }
+    }
+}
+
+extension RelayServer: ConnectionDelegate {
+    func connectionHasInput(_ connection: Connection) {
+        processInput(of: connection)
+    }
+
+    func connectionReachedEndOfInput(_ connection: Connection) {
+        if connection.input.readableCount > 0 {
+            logger.debug("connection closed mid-frame", metadata: [
+                "connection": "\(connection.id)", "unparsed-bytes": "\(connection.input.readableCount)",
+            ])
+        }
+        depart(connection, reason: "end of input")
+    }
+
+    func connectionDidWrite(_ connection: Connection) {
+        updateReading(connection)
+        if let peer = session.peer(of: connection.id), let sender = connections[peer.id] {
+            updateReading(sender)
+        }
+    }
+
+    func connectionFailed(_ connection: Connection, _ error: SystemCallError) {
+        logger.info("connection failed", metadata: [
+            "connection": "\(connection.id)", "remote": "\(connection.remoteAddress)", "error": "\(error)",
+        ])
+        leaveSession(connection, reason: "\(error)")
+    }
+
+    func connectionHandshakeTimedOut(_ connection: Connection) {
+        refuse(connection, .handshakeTimeout,
+               "no complete HELLO within \(configuration.handshakeTimeout) seconds")
+    }
+
+    func connectionDidClose(_ connection: Connection) {
+        connections[connection.id] = nil
+        logger.debug("connection closed", metadata: ["connection": "\(connection.id)"])
+        if isShuttingDown, connections.isEmpty { loop.stop() }
+    }
+}

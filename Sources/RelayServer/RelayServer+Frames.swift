@@ -1,0 +1,170 @@
+import RelayCrypto
+import RelayIO
+import RelayProtocol
+
+/// Reading frames: runs of whole DATA frames are forwarded as they sit in the receive
+/// buffer (one write, no re-encoding); every other frame is decoded and applied.
+extension RelayServer {
+    /// Processes every complete frame in `connection.input`.
+    func processInput(of connection: Connection) {
+        let bytes = connection.input.readableBytes
+        var offset = 0
+        var runStart: Int?
+
+        func forwardRun(until end: Int) {
+            if let start = runStart, end > start {
+                forward(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), from: connection)
+            }
+            runStart = nil
+        }
+
+        while connection.isOpen {
+            let header: FrameHeader
+            do {
+                guard let parsed = try FrameHeader.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]),
+                                                         maxFrame: configuration.maxFrame),
+                      bytes.count - offset >= parsed.frameCount
+                else { break }
+                header = parsed
+            } catch {
+                forwardRun(until: offset)
+                refuse(connection, error)
+                return
+            }
+            if header.type == .data, connection.name != nil {
+                if runStart == nil { runStart = offset }
+                offset += header.frameCount
+                continue
+            }
+            forwardRun(until: offset)
+            let body = UnsafeRawBufferPointer(rebasing: bytes[(offset + FrameHeader.byteCount)..<(offset + header.frameCount)])
+            offset += header.frameCount
+            do {
+                try handle(Frame.decode(type: header.type, body: body), from: connection)
+            } catch {
+                refuse(connection, error)
+                return
+            }
+        }
+        forwardRun(until: offset)
+        if connection.isOpen {
+            connection.input.consume(offset)
+            updateReading(connection)
+        }
+    }
+
+    /// Applies one decoded non-DATA frame (or a DATA frame before HELLO).
+    private func handle(_ frame: Frame, from connection: Connection) {
+        switch (frame, connection.phase) {
+        case (.hello(let nameBytes), .handshaking):
+            handleHello(nameBytes, from: connection)
+        case (.ping(let body), .joined):
+            connection.send(.pong(body))
+            updateReading(connection)
+        case (.pong, .joined):
+            break
+        case (.bye, .joined):
+            depart(connection, reason: "bye")
+        case (_, .handshaking):
+            refuse(connection, .unexpectedFrame, "the first frame must be HELLO, not \(frame.type)")
+        case (.hello, _):
+            refuse(connection, .unexpectedFrame, "HELLO was already received")
+        default:
+            refuse(connection, .unexpectedFrame, "\(frame.type) frames are sent by the server, not by clients")
+        }
+    }
+
+    private func handleHello(_ nameBytes: [UInt8], from connection: Connection) {
+        let name: PeerName
+        do {
+            name = try PeerName(validating: nameBytes)
+        } catch {
+            refuse(connection, .invalidName, error.reason)
+            return
+        }
+        switch session.join(connection.id, name: name) {
+        case .refused(let code, let message):
+            refuse(connection, code, message)
+        case .joined(let key, let peer):
+            connection.didJoin(as: name)
+            logger.info("peer joined", metadata: [
+                "name": "\(name)", "connection": "\(connection.id)", "remote": "\(connection.remoteAddress)",
+                "peer": "\(peer?.name.text ?? "-")",
+            ])
+            sendWelcome(to: connection, key: key, peer: peer?.name)
+            if let peer, let peerConnection = connections[peer.id] {
+                peerConnection.send(.peerJoined(name: name.bytes))
+                pendingForAbsentPeer.moveAll(to: connection.output)
+                connection.flush()
+            }
+            updateReading(connection)
+            if let peer, let peerConnection = connections[peer.id] { updateReading(peerConnection) }
+        }
+    }
+
+    /// WELCOME is encoded by hand so that the key passes through one scratch array,
+    /// wiped at once, instead of living on in a `Frame` value.
+    private func sendWelcome(to connection: Connection, key: SessionKey, peer: PeerName?) {
+        var frame: [UInt8] = []
+        let peerBytes = peer?.bytes ?? []
+        let bodyCount = SessionKey.byteCount + 4 + 1 + peerBytes.count
+        frame.reserveCapacity(FrameHeader.byteCount + bodyCount)
+        FrameHeader(length: UInt32(1 + bodyCount), type: .welcome).write(into: &frame)
+        key.withUnsafeBytes { frame.append(contentsOf: $0) }
+        let maxFrame = configuration.maxFrame
+        frame.append(contentsOf: [UInt8(maxFrame >> 24), UInt8(maxFrame >> 16 & 0xFF), UInt8(maxFrame >> 8 & 0xFF), UInt8(maxFrame & 0xFF)])
+        frame.append(UInt8(peerBytes.count))
+        frame.append(contentsOf: peerBytes)
+        connection.output.append(frame)
+        frame.withUnsafeMutableBytes { SecureMemory.wipe($0) }
+        connection.flush()
+    }
+
+    // MARK: Errors and departures
+
+    func refuse(_ connection: Connection, _ error: ProtocolError) {
+        let message: String = switch error {
+        case .frameTooLarge(let length, let limit): "frame length \(length) is outside 1...\(limit)"
+        case .unknownType(let type): "unknown frame type 0x\(String(type, radix: 16))"
+        case .malformedBody(let type): "malformed \(type) frame"
+        case .unsupportedVersion(let version): "protocol version \(version) is not supported; this relay speaks version 1"
+        }
+        refuse(connection, error.code, message)
+    }
+
+    /// Sends a fatal ERROR and closes that connection; the other peer only sees PEER_LEFT.
+    func refuse(_ connection: Connection, _ code: RelayErrorCode, _ message: String) {
+        logger.notice("refusing connection", metadata: [
+            "connection": "\(connection.id)", "remote": "\(connection.remoteAddress)",
+            "error": "\(code.label)", "reason": "\(message)",
+        ])
+        leaveSession(connection)
+        connection.close(after: .error(code, message), gracePeriod: configuration.closeGracePeriod)
+    }
+
+    /// A peer leaves in order (BYE or end of input): what it sent is already queued for
+    /// the other, which now gets PEER_LEFT; the leaver is closed.
+    func depart(_ connection: Connection, reason: String) {
+        leaveSession(connection, reason: reason)
+        connection.close(after: nil, gracePeriod: configuration.closeGracePeriod)
+    }
+
+    /// Takes `connection` out of the session: PEER_LEFT to the other peer, or, when none
+    /// remains, the end of the session (key wiped, undelivered DATA dropped).
+    func leaveSession(_ connection: Connection, reason: String = "closed") {
+        guard let (left, remaining) = session.leave(connection.id) else { return }
+        if let remaining, let other = connections[remaining.id] {
+            // During shutdown the other peer hears SHUTTING_DOWN instead.
+            if !isShuttingDown { other.send(.peerLeft(name: left.name.bytes)) }
+            logger.info("peer left", metadata: ["name": "\(left.name)", "reason": "\(reason)"])
+        } else {
+            let dropped = pendingForAbsentPeer.byteCount
+            pendingForAbsentPeer.removeAll()
+            logger.info("peer left; session ended, key wiped", metadata: [
+                "name": "\(left.name)", "reason": "\(reason)", "undelivered-bytes": "\(dropped)",
+            ])
+        }
+        // Whoever fed this connection's queue may read again.
+        if let remaining, let other = connections[remaining.id] { updateReading(other) }
+    }
+}

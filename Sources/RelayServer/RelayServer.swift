@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import RelayIO
+import RelayProtocol
+
+/// The relay: a single-threaded libev reactor that admits at most two named peers, hands
+/// both the session key, and forwards their DATA frames unchanged, with backpressure and
+/// bounded memory. It never decrypts what it relays.
+///
+/// Use: `let address = try server.start()`, then `server.run()` on the same thread;
+/// `run()` returns after SIGINT/SIGTERM (or ``requestShutdown()``) once every connection
+/// is closed or the grace period has passed.
+public final class RelayServer {
+    let configuration: RelayServerConfiguration
+    let logger: Logger
+    let loop: EventLoop
+
+    var session = Session()
+    var connections: [ConnectionID: Connection] = [:]
+    /// DATA sent while the other peer is absent, delivered when one joins.
+    let pendingForAbsentPeer = OutputQueue { _ in .wouldBlock }
+    private var nextConnectionID = 1
+
+    private var listenerFD: Int32 = -1
+    private var acceptWatcher: IOWatcher?
+    private var acceptPause: TimerWatcher?
+    private var isAcceptPausedForDescriptors = false
+    private var signalWatchers: [SignalWatcher] = []
+    private var shutdownTimer: TimerWatcher?
+    private(set) var isShuttingDown = false
+
+    /// Accepts per wake-up of the listener, so a connection storm cannot starve the pair.
+    static let acceptsPerWakeUp = 32
+    /// How long accepting pauses when the process is out of descriptors.
+    static let acceptPauseOnDescriptorExhaustion = 0.1
+
+    /// A server that will listen as `configuration` says; nothing happens until `start()`.
+    public init(configuration: RelayServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        loop = EventLoop.makeDefault()
+    }
+
+    /// Binds and listens, and installs the SIGINT/SIGTERM handlers. Returns the address
+    /// actually bound (its port is the free one picked when the configuration says 0).
+    public func start() throws(SocketError) -> SocketAddress {
+        Syscall.ignoreSIGPIPE()
+        let (fd, address) = try TCPSocket.listen(host: configuration.host, port: configuration.port)
+        listenerFD = fd
+        let watcher = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.acceptConnections() }
+        watcher.start()
+        acceptWatcher = watcher
+        acceptPause = TimerWatcher(loop: loop) { [weak self] in self?.resumeAccepting() }
+        for signal in [SIGINT, SIGTERM] {
+            let signalWatcher = SignalWatcher(loop: loop, signal: signal) { [weak self] in self?.requestShutdown() }
+            signalWatcher.start()
+            signalWatchers.append(signalWatcher)
+        }
+        logger.info("relay listening", metadata: [
+            "address": "\(address)", "max-frame": "\(configuration.maxFrame)",
+            "queue-limit": "\(configuration.queueLimit)", "handshake-timeout": "\(configuration.handshakeTimeout)",
+        ])
+        return address
+    }
+
+    /// Runs the reactor until shutdown completes.
+    public func run() {
+        loop.run()
+        closeListener()
+    }
+
+    /// Starts the shutdown of PROTOCOL.md section 2: ERROR SHUTTING_DOWN to every
+    /// connection, at most the grace period of flushing, then `run()` returns.
+    public func requestShutdown() {
+        guard !isShuttingDown else { return }
+        isShuttingDown = true
+        logger.info("shutting down", metadata: ["connections": "\(connections.count)"])
+        closeListener()
+        for signalWatcher in signalWatchers { signalWatcher.invalidate() }
+        for connection in Array(connections.values) {
+            leaveSession(connection)
+            connection.close(after: .error(.shuttingDown, "the relay is shutting down"),
+                             gracePeriod: configuration.shutdownGracePeriod)
+        }
+        let timer = TimerWatcher(loop: loop) { [weak self] in self?.finishShutdown() }
+        timer.start(after: configuration.shutdownGracePeriod)
+        shutdownTimer = timer
+        if connections.isEmpty { finishShutdown() }
+    }
+
+    private func finishShutdown() {
+        for connection in Array(connections.values) { connection.abort() }
+        shutdownTimer?.invalidate()
+        loop.stop()
+    }
+
+    private func closeListener() {
+        acceptWatcher?.invalidate()
+        acceptWatcher = nil
+        acceptPause?.invalidate()
+        if listenerFD >= 0 {
+            Glibc.close(listenerFD)
+            listenerFD = -1
+        }
+    }
+
+    // MARK: Accepting
+
+    private func acceptConnections() {
+        for _ in 0..<Self.acceptsPerWakeUp {
+            let fd: Int32
+            do {
+                guard let accepted = try TCPSocket.accept(listenerFD) else { return }
+                fd = accepted
+            } catch {
+                handleAcceptFailure(error)
+                return
+            }
+            admit(fd)
+        }
+    }
+
+    private func admit(_ fd: Int32) {
+        let id = ConnectionID(nextConnectionID)
+        nextConnectionID += 1
+        let remote = SocketAddress.of(fd, peer: true)?.description ?? "unknown"
+        let connection = Connection(id: id, fd: fd, remoteAddress: remote, loop: loop, delegate: self)
+        connections[id] = connection
+        logger.debug("connection accepted", metadata: ["connection": "\(id)", "remote": "\(remote)"])
+        connection.start(handshakeTimeout: configuration.handshakeTimeout)
+    }
+
+    /// Out of descriptors (or kernel memory): accepting again at once would spin, since
+    /// the pending connection stays readable. Pause briefly and say so once per episode.
+    private func handleAcceptFailure(_ error: SystemCallError) {
+        switch error.errno {
+        case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+            if !isAcceptPausedForDescriptors {
+                logger.warning("cannot accept connections, pausing", metadata: [
+                    "error": "\(error)", "pause-seconds": "\(Self.acceptPauseOnDescriptorExhaustion)",
+                ])
+            }
+            isAcceptPausedForDescriptors = true
+            acceptWatcher?.stop()
+            acceptPause?.start(after: Self.acceptPauseOnDescriptorExhaustion)
+        default:
+            logger.error("accept failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func resumeAccepting() {
+        guard !isShuttingDown else { return }
+        acceptWatcher?.start()
+        acceptConnections()
+        if acceptWatcher?.isActive == true, isAcceptPausedForDescriptors {
+            isAcceptPausedForDescriptors = false
+            logger.notice("accepting connections again")
+        }
+    }
+}
