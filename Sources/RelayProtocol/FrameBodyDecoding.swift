@@ -14,13 +14,8 @@ extension Frame {
             guard body.count >= 2, Int(body[1]) == body.count - 2 else { throw .malformedBody(type) }
             return .hello(name: Array(body[2...]))
         case .welcome:
-            guard body.count >= sessionKeyCount + 5 else { throw .malformedBody(type) }
-            let peerCount = Int(body[sessionKeyCount + 4])
-            guard body.count == sessionKeyCount + 5 + peerCount else { throw .malformedBody(type) }
-            let peer = Array(body[(sessionKeyCount + 5)...])
-            if !peer.isEmpty { try requireValidName(peer, type) }
-            let maxFrame = body[sessionKeyCount..<(sessionKeyCount + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            return .welcome(sessionKey: Array(body[..<sessionKeyCount]), maxFrame: maxFrame, peer: peer)
+            let welcome = try WelcomeBody(parsing: body)
+            return .welcome(sessionKey: Array(body[welcome.sessionKeyRange]), maxFrame: welcome.maxFrame, peer: welcome.peer)
         case .peerJoined, .peerLeft:
             let name = Array(body)
             try requireValidName(name, type)
@@ -41,7 +36,7 @@ extension Frame {
         }
     }
 
-    private static func requireValidName(_ name: [UInt8], _ type: FrameType) throws(ProtocolError) {
+    static func requireValidName(_ name: [UInt8], _ type: FrameType) throws(ProtocolError) {
         do { _ = try PeerName(validating: name) } catch { throw .malformedBody(type) }
     }
 }
