@@ -38,6 +38,7 @@ public final class RelayClient {
     private let output: OutputQueue
     private var state = State.awaitingWelcome
     private var cipher: AuthenticatedCipher?
+    private var legacyCipher: AESCBCCipher?
     private var maxFrame = FrameHeader.defaultMaxFrame
     private var peer: PeerName?
     private var lines: LineSplitter
@@ -75,7 +76,7 @@ public final class RelayClient {
 
     /// Runs until the conversation ends; returns the process's exit status.
     public func run() -> ExitStatus {
-        output.append(Frame.hello(name: name.bytes).encoded())
+        output.append(configuration.legacy ? name.bytes : Frame.hello(name: name.bytes).encoded())
         flushSocket()
         socketReader.start()
         loop.run()
@@ -111,6 +112,10 @@ public final class RelayClient {
     }
 
     private func processFrames() {
+        if configuration.legacy {
+            processLegacyFrames()
+            return
+        }
         var consumed = 0
         defer { input.consume(consumed) }
         let bytes = input.readableBytes
@@ -128,6 +133,43 @@ public final class RelayClient {
                     try welcome(WelcomeBody(parsing: body), body: body)
                 } else {
                     try handle(Frame.decode(type: header.type, body: body))
+                }
+            } catch {
+                report("! the relay sent a frame this client cannot read (\(error)); disconnecting")
+                finish(.failure)
+                return
+            }
+        }
+    }
+
+    /// Legacy: 32 raw key bytes, then `length:u32 | iv | ciphertext` frames.
+    private func processLegacyFrames() {
+        var consumed = 0
+        defer { input.consume(consumed) }
+        let bytes = input.readableBytes
+        if state == .awaitingWelcome {
+            guard bytes.count >= AESCBCCipher.keySize else { return }
+            let key = UnsafeMutableRawBufferPointer(mutating: UnsafeRawBufferPointer(rebasing: bytes[0..<AESCBCCipher.keySize]))
+            defer { SecureMemory.wipe(key) }
+            guard let cipher = try? AESCBCCipher(key: key) else { return }
+            legacyCipher = cipher
+            consumed = AESCBCCipher.keySize
+            state = .chatting
+            report("* connected to \(configuration.host):\(configuration.port) as \(name) (legacy protocol)")
+            standardInputReader.start()
+        }
+        while !isDone {
+            do {
+                guard let count = try LegacyFraming.frameCount(at: UnsafeRawBufferPointer(rebasing: bytes[consumed...]),
+                                                               maxFrame: maxFrame),
+                      bytes.count - consumed >= count
+                else { return }
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[(consumed + LegacyFraming.lengthFieldCount)..<(consumed + count)])
+                consumed += count
+                if let plaintext = try? legacyCipher?.decrypt(payload) {
+                    standardOutputBatch.append(contentsOf: "peer: \(DisplayText.line(from: plaintext))\n".utf8)
+                } else {
+                    report("! a message from the peer could not be decrypted; skipped")
                 }
             } catch {
                 report("! the relay sent a frame this client cannot read (\(error)); disconnecting")
@@ -245,6 +287,13 @@ public final class RelayClient {
         case .overlong(let count):
             report("! a line of \(count) bytes is longer than the relay's limit of \(lines.maximumLineCount) bytes; skipped")
         case .line(let text):
+            if let legacyCipher {
+                let payload = legacyCipher.encrypt(text)
+                sealBuffer.removeAll(keepingCapacity: true)
+                payload.withUnsafeBytes { LegacyFraming.appendFrame(payload: $0, to: &sealBuffer) }
+                output.append(sealBuffer)
+                return
+            }
             guard let cipher else { return }
             sealBuffer.removeAll(keepingCapacity: true)
             Frame.appendDataHeader(bodyCount: AuthenticatedCipher.sealedCount(plaintextCount: text.count), to: &sealBuffer)
@@ -257,12 +306,17 @@ public final class RelayClient {
         standardInputReader.invalidate()
         if let last = lines.finish() { sendLine(last) }
         state = .finishing
-        if peer == nil { report("* end of input; waiting for a peer to deliver to") }
+        if peer == nil, !configuration.legacy { report("* end of input; waiting for a peer to deliver to") }
         flushSocket()
     }
 
     /// At end of input: once a peer is present and everything is written, say BYE.
     private func finishIfReady() {
+        // Legacy: no presence and no BYE; once everything is written, close.
+        if configuration.legacy, state == .finishing, output.isEmpty {
+            finish(.success)
+            return
+        }
         guard state == .finishing, peer != nil, output.isEmpty else { return }
         state = .leaving
         output.append(Frame.bye.encoded())

@@ -8,7 +8,7 @@ public struct PeerName: Hashable, Sendable, CustomStringConvertible {
     /// Why a name was refused.
     public enum ValidationError: Error, Equatable, Sendable {
         case empty
-        case tooLong(byteCount: Int)
+        case tooLong(byteCount: Int, limit: Int)
         case invalidUTF8
         case controlCharacter
         case surroundingWhitespace
@@ -17,7 +17,7 @@ public struct PeerName: Hashable, Sendable, CustomStringConvertible {
         public var reason: String {
             switch self {
             case .empty: "the name is empty"
-            case .tooLong(let count): "the name is \(count) bytes long; the limit is \(PeerName.maximumByteCount)"
+            case .tooLong(let count, let limit): "the name is \(count) bytes long; the limit is \(limit)"
             case .invalidUTF8: "the name is not valid UTF-8"
             case .controlCharacter: "the name contains a control character"
             case .surroundingWhitespace: "the name starts or ends with white space"
@@ -30,11 +30,14 @@ public struct PeerName: Hashable, Sendable, CustomStringConvertible {
     /// The name as text.
     public let text: String
 
-    /// Validates raw name bytes as the protocol requires.
-    public init<Bytes: Collection>(validating bytes: Bytes) throws(ValidationError) where Bytes.Element == UInt8 {
+    /// Validates raw name bytes as the protocol requires; `maximumByteCount` is 32 for
+    /// protocol v1 and 255 for the legacy protocol, whose names are one read's bytes.
+    public init<Bytes: Collection>(
+        validating bytes: Bytes, maximumByteCount: Int = PeerName.maximumByteCount
+    ) throws(ValidationError) where Bytes.Element == UInt8 {
         let bytes = Array(bytes)
         guard !bytes.isEmpty else { throw .empty }
-        guard bytes.count <= Self.maximumByteCount else { throw .tooLong(byteCount: bytes.count) }
+        guard bytes.count <= maximumByteCount else { throw .tooLong(byteCount: bytes.count, limit: maximumByteCount) }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8 }
         for scalar in text.unicodeScalars where Self.isControl(scalar) { throw .controlCharacter }
         if let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,

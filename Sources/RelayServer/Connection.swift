@@ -39,15 +39,17 @@ final class Connection {
 
     /// Bytes read per wake-up once joined: large reads keep syscalls per byte low.
     static let joinedReadSize = 256 * 1024
-    /// Bytes read per wake-up during the handshake, so idle handshakes stay small.
-    static let handshakeReadSize = 1024
+    /// Bytes read per wake-up during the handshake (and while closing), so idle
+    /// handshakes stay small. A legacy handshake reads 256: a name is one read of at
+    /// most 255 bytes, and a 256th byte proves it too long.
+    let handshakeReadSize: Int
 
     let id: ConnectionID
     let fd: Int32
     /// `HOST:PORT` of the client, for logs.
     let remoteAddress: String
     private(set) var phase = Phase.handshaking
-    let input = InputBuffer(capacity: Connection.handshakeReadSize)
+    let input: InputBuffer
     let output: OutputQueue
     /// True while the relay holds reading back (backpressure).
     private(set) var isReadingPaused = false
@@ -59,8 +61,11 @@ final class Connection {
     private var writeWatcher: IOWatcher!
     private var deadline: TimerWatcher!
 
-    init(id: ConnectionID, fd: Int32, remoteAddress: String, loop: EventLoop, delegate: ConnectionDelegate) {
+    init(id: ConnectionID, fd: Int32, remoteAddress: String, handshakeReadSize: Int, loop: EventLoop,
+         delegate: ConnectionDelegate) {
         self.id = id
+        self.handshakeReadSize = handshakeReadSize
+        input = InputBuffer(capacity: handshakeReadSize)
         self.fd = fd
         self.remoteAddress = remoteAddress
         self.delegate = delegate
@@ -185,7 +190,7 @@ final class Connection {
     // MARK: Events
 
     private func handleReadable() {
-        let readSize = phase == .handshaking || phase == .closing ? Self.handshakeReadSize : Self.joinedReadSize
+        let readSize = phase == .handshaking || phase == .closing ? handshakeReadSize : Self.joinedReadSize
         let result: IOResult
         do {
             result = try input.read(from: fd, limit: readSize)

@@ -3,10 +3,37 @@ import RelayIO
 import RelayProtocol
 
 /// Reading frames: runs of whole DATA frames are forwarded as they sit in the receive
-/// buffer (one write, no re-encoding); every other frame is decoded and applied.
+/// buffer (one write, no re-encoding); every other frame is decoded and applied. The
+/// legacy format goes through the same loop: its frames are all DATA.
 extension RelayServer {
+    /// What the next bytes of a connection's input hold.
+    private enum InputUnit {
+        /// A whole DATA frame of this many bytes, to be forwarded as it is.
+        case data(frameCount: Int)
+        /// A whole v1 control frame (or DATA before HELLO), to be decoded and applied.
+        case control(FrameHeader)
+    }
+
+    /// The next whole unit at the start of `bytes`, or nil when more bytes are needed.
+    private func nextUnit(in bytes: UnsafeRawBufferPointer, joined: Bool) throws(ProtocolError) -> InputUnit? {
+        if configuration.legacy {
+            guard let count = try LegacyFraming.frameCount(at: bytes, maxFrame: configuration.maxFrame),
+                  bytes.count >= count
+            else { return nil }
+            return .data(frameCount: count)
+        }
+        guard let header = try FrameHeader.parse(bytes, maxFrame: configuration.maxFrame),
+              bytes.count >= header.frameCount
+        else { return nil }
+        return header.type == .data && joined ? .data(frameCount: header.frameCount) : .control(header)
+    }
+
     /// Processes every complete frame in `connection.input`.
     func processInput(of connection: Connection) {
+        if configuration.legacy, connection.phase == .handshaking {
+            handleLegacyName(from: connection)
+            if connection.phase == .handshaking || !connection.isOpen { return }
+        }
         let bytes = connection.input.readableBytes
         var offset = 0
         var runStart: Int?
@@ -19,31 +46,32 @@ extension RelayServer {
         }
 
         while connection.isOpen {
-            let header: FrameHeader
+            let unit: InputUnit
             do {
-                guard let parsed = try FrameHeader.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]),
-                                                         maxFrame: configuration.maxFrame),
-                      bytes.count - offset >= parsed.frameCount
+                guard let next = try nextUnit(in: UnsafeRawBufferPointer(rebasing: bytes[offset...]),
+                                              joined: connection.name != nil)
                 else { break }
-                header = parsed
+                unit = next
             } catch {
                 forwardRun(until: offset)
                 refuse(connection, error)
                 return
             }
-            if header.type == .data, connection.name != nil {
+            switch unit {
+            case .data(let frameCount):
                 if runStart == nil { runStart = offset }
+                offset += frameCount
+            case .control(let header):
+                forwardRun(until: offset)
+                let body = UnsafeRawBufferPointer(
+                    rebasing: bytes[(offset + FrameHeader.byteCount)..<(offset + header.frameCount)])
                 offset += header.frameCount
-                continue
-            }
-            forwardRun(until: offset)
-            let body = UnsafeRawBufferPointer(rebasing: bytes[(offset + FrameHeader.byteCount)..<(offset + header.frameCount)])
-            offset += header.frameCount
-            do {
-                try handle(Frame.decode(type: header.type, body: body), from: connection)
-            } catch {
-                refuse(connection, error)
-                return
+                do {
+                    try handle(Frame.decode(type: header.type, body: body), from: connection)
+                } catch {
+                    refuse(connection, error)
+                    return
+                }
             }
         }
         forwardRun(until: offset)
@@ -75,13 +103,31 @@ extension RelayServer {
     }
 
     private func handleHello(_ nameBytes: [UInt8], from connection: Connection) {
-        let name: PeerName
         do {
-            name = try PeerName(validating: nameBytes)
+            join(connection, as: try PeerName(validating: nameBytes))
         } catch {
             refuse(connection, .invalidName, error.reason)
+        }
+    }
+
+    /// The legacy handshake: the bytes of the first read are the name (at most 255; the
+    /// read asks for 256, so a 256th byte means too long). The answer is the raw key.
+    private func handleLegacyName(from connection: Connection) {
+        let firstRead = connection.input.readableBytes
+        guard firstRead.count <= LegacyFraming.maximumNameCount else {
+            refuse(connection, .invalidName, "a legacy name is at most \(LegacyFraming.maximumNameCount) bytes")
             return
         }
+        do {
+            let name = try LegacyFraming.name(from: firstRead)
+            connection.input.consume(firstRead.count)
+            join(connection, as: name)
+        } catch {
+            refuse(connection, .invalidName, error.reason)
+        }
+    }
+
+    private func join(_ connection: Connection, as name: PeerName) {
         switch session.join(connection.id, name: name) {
         case .refused(let code, let message):
             refuse(connection, code, message)
@@ -93,7 +139,7 @@ extension RelayServer {
             ])
             sendWelcome(to: connection, key: key, peer: peer?.name)
             if let peer, let peerConnection = connections[peer.id] {
-                peerConnection.send(.peerJoined(name: name.bytes))
+                if !configuration.legacy { peerConnection.send(.peerJoined(name: name.bytes)) }
                 pendingForAbsentPeer.moveAll(to: connection.output)
                 connection.flush()
             }
@@ -103,8 +149,13 @@ extension RelayServer {
     }
 
     /// WELCOME is encoded by hand so that the key passes through one scratch array,
-    /// wiped at once, instead of living on in a `Frame` value.
+    /// wiped at once, instead of living on in a `Frame` value. Legacy: the raw key.
     private func sendWelcome(to connection: Connection, key: SessionKey, peer: PeerName?) {
+        if configuration.legacy {
+            key.withUnsafeBytes { connection.output.append($0) }
+            connection.flush()
+            return
+        }
         var frame: [UInt8] = []
         let peerBytes = peer?.bytes ?? []
         let bodyCount = SessionKey.byteCount + 4 + 1 + peerBytes.count
@@ -133,13 +184,15 @@ extension RelayServer {
     }
 
     /// Sends a fatal ERROR and closes that connection; the other peer only sees PEER_LEFT.
+    /// The legacy format has no ERROR frame: the connection is just closed.
     func refuse(_ connection: Connection, _ code: RelayErrorCode, _ message: String) {
         logger.notice("refusing connection", metadata: [
             "connection": "\(connection.id)", "remote": "\(connection.remoteAddress)",
             "error": "\(code.label)", "reason": "\(message)",
         ])
         leaveSession(connection)
-        connection.close(after: .error(code, message), gracePeriod: configuration.closeGracePeriod)
+        connection.close(after: configuration.legacy ? nil : .error(code, message),
+                         gracePeriod: configuration.closeGracePeriod)
     }
 
     /// A peer leaves in order (BYE or end of input): what it sent is already queued for
@@ -154,8 +207,9 @@ extension RelayServer {
     func leaveSession(_ connection: Connection, reason: String = "closed") {
         guard let (left, remaining) = session.leave(connection.id) else { return }
         if let remaining, let other = connections[remaining.id] {
-            // During shutdown the other peer hears SHUTTING_DOWN instead.
-            if !isShuttingDown { other.send(.peerLeft(name: left.name.bytes)) }
+            // During shutdown the other peer hears SHUTTING_DOWN instead; legacy has no
+            // PEER_LEFT.
+            if !isShuttingDown, !configuration.legacy { other.send(.peerLeft(name: left.name.bytes)) }
             logger.info("peer left", metadata: ["name": "\(left.name)", "reason": "\(reason)"])
         } else {
             let dropped = pendingForAbsentPeer.byteCount

@@ -58,7 +58,7 @@ public final class RelayServer {
             signalWatcher.start()
             signalWatchers.append(signalWatcher)
         }
-        logger.info("relay listening", metadata: [
+        logger.info(configuration.legacy ? "relay listening (legacy protocol)" : "relay listening", metadata: [
             "address": "\(address)", "max-frame": "\(configuration.maxFrame)",
             "queue-limit": "\(configuration.queueLimit)", "handshake-timeout": "\(configuration.handshakeTimeout)",
         ])
@@ -81,7 +81,7 @@ public final class RelayServer {
         for signalWatcher in signalWatchers { signalWatcher.invalidate() }
         for connection in Array(connections.values) {
             leaveSession(connection)
-            connection.close(after: .error(.shuttingDown, "the relay is shutting down"),
+            connection.close(after: configuration.legacy ? nil : .error(.shuttingDown, "the relay is shutting down"),
                              gracePeriod: configuration.shutdownGracePeriod)
         }
         let timer = TimerWatcher(loop: loop) { [weak self] in self?.finishShutdown() }
@@ -126,7 +126,10 @@ public final class RelayServer {
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         let remote = SocketAddress.of(fd, peer: true)?.description ?? "unknown"
-        let connection = Connection(id: id, fd: fd, remoteAddress: remote, loop: loop, delegate: self)
+        let connection = Connection(
+            id: id, fd: fd, remoteAddress: remote,
+            handshakeReadSize: configuration.legacy ? LegacyFraming.maximumNameCount + 1 : 1024,
+            loop: loop, delegate: self)
         connections[id] = connection
         logger.debug("connection accepted", metadata: ["connection": "\(id)", "remote": "\(remote)"])
         connection.start(handshakeTimeout: configuration.handshakeTimeout)

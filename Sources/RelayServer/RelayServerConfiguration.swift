@@ -12,6 +12,9 @@ public struct RelayServerConfiguration: Sendable {
     public var handshakeTimeout = 10.0
     /// Bytes owed to one receiver (its unsent backlog) at which the sender stops being read.
     public var queueLimit = 8 * 1024 * 1024
+    /// Speak the original Python relay's wire format (PROTOCOL.md section 4) instead of
+    /// protocol v1: raw name, raw key, `length | payload` frames, no ERROR frames.
+    public var legacy = false
     /// Seconds the server spends flushing ERROR SHUTTING_DOWN before it exits.
     public var shutdownGracePeriod = 2.0
     /// Seconds a closing connection may take to take its last frame (ERROR, PEER_LEFT).

@@ -32,9 +32,12 @@ struct RelayClientCommand: ParsableCommand {
     @Flag(help: "Use plain TCP. This is currently the only transport: TLS is not implemented yet.")
     var insecurePlaintext = false
 
+    @Flag(help: "Speak the original Python relay's format (for relay-server --legacy): the session key crosses the network in clear and messages are not authenticated. Names may be up to 255 bytes; the peer's name is unknown, so its messages print as 'peer: TEXT'.")
+    var legacy = false
+
     func validate() throws {
         do {
-            _ = try PeerName(validating: name)
+            _ = try PeerName(validating: Array(name.utf8), maximumByteCount: legacy ? LegacyFraming.maximumNameCount : PeerName.maximumByteCount)
         } catch {
             throw ValidationError("invalid --name: \(error.reason)")
         }
@@ -44,13 +47,17 @@ struct RelayClientCommand: ParsableCommand {
     func run() throws {
         let peerName: PeerName
         do {
-            peerName = try PeerName(validating: name)
+            peerName = try PeerName(validating: Array(name.utf8), maximumByteCount: legacy ? LegacyFraming.maximumNameCount : PeerName.maximumByteCount)
         } catch {
             throw ValidationError("invalid --name: \(error.reason)")
         }
         var configuration = RelayClientConfiguration(name: name)
         configuration.host = host
         configuration.port = port
+        configuration.legacy = legacy
+        if legacy {
+            StandardStream.error.writeLine("warning: legacy mode: the session key crosses the network in clear and messages are not authenticated (anyone on the path can read or change them)")
+        }
         let client: RelayClient
         do {
             client = try RelayClient(configuration: configuration, name: peerName)

@@ -32,6 +32,9 @@ struct RelayServerCommand: ParsableCommand {
     @Option(help: "Bytes that may wait for one receiver before the relay stops reading its sender (backpressure).")
     var queueLimit = 8_388_608
 
+    @Flag(help: "Speak the original Python relay's wire format (raw name, raw 32-byte key, 'length | iv | ciphertext' frames) for its existing clients. Insecure: the session key crosses the network in clear and messages are not authenticated.")
+    var legacy = false
+
     @Flag(help: "Use plain TCP. This is currently the only transport: TLS is not implemented yet, so the session key crosses the network in clear.")
     var insecurePlaintext = false
 
@@ -68,6 +71,7 @@ struct RelayServerCommand: ParsableCommand {
         configuration.maxFrame = maxFrame
         configuration.handshakeTimeout = handshakeTimeout
         configuration.queueLimit = queueLimit
+        configuration.legacy = legacy
 
         let server = RelayServer(configuration: configuration, logger: logger)
         let address: String
@@ -77,7 +81,9 @@ struct RelayServerCommand: ParsableCommand {
             StandardStream.error.writeLine("relay-server: \(error)")
             throw ExitCode.failure
         }
-        if !insecurePlaintext {
+        if legacy {
+            logger.warning("legacy mode: the session key is sent in clear and messages are not authenticated; serve only the original Python clients with it")
+        } else if !insecurePlaintext {
             logger.warning("plain TCP transport: the session key and frame metadata cross the network unencrypted (TLS is not implemented yet)")
         }
         StandardStream.output.writeLine("listening on \(address)")
