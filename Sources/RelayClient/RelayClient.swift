@@ -33,7 +33,7 @@ public final class RelayClient {
     private let configuration: RelayClientConfiguration
     private let name: PeerName
     private let loop = EventLoop.makeDefault()
-    private let fd: Int32
+    private let stream: ByteStream
     private let input = InputBuffer(capacity: 64 * 1024)
     private let output: OutputQueue
     private var state = State.awaitingWelcome
@@ -55,8 +55,9 @@ public final class RelayClient {
         self.configuration = configuration
         self.name = name
         Syscall.ignoreSIGPIPE()
-        fd = try TCPSocket.connect(host: configuration.host, port: configuration.port)
-        output = OutputQueue(fd: fd)
+        let fd = try TCPSocket.connect(host: configuration.host, port: configuration.port)
+        stream = PlainStream(fd: fd)
+        output = OutputQueue(stream: stream)
         lines = LineSplitter(maximumLineCount: Self.maximumPlaintextCount(maxFrame: FrameHeader.defaultMaxFrame))
         socketReader = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.handleSocketReadable() }
         socketWriter = IOWatcher(loop: loop, fd: fd, events: .write) { [weak self] _ in self?.flushSocket() }
@@ -65,7 +66,7 @@ public final class RelayClient {
     }
 
     deinit {
-        Glibc.close(fd)
+        Glibc.close(stream.fd)
     }
 
     /// The longest line that still fits one DATA frame once sealed.
@@ -89,7 +90,7 @@ public final class RelayClient {
     private func handleSocketReadable() {
         let result: IOResult
         do {
-            result = try input.read(from: fd, limit: 256 * 1024)
+            result = try input.read(from: stream, limit: 256 * 1024)
         } catch {
             report("! connection to the relay failed: \(error)")
             finish(state == .leaving ? .success : .failure)
@@ -108,6 +109,7 @@ public final class RelayClient {
         case .processed:
             processFrames()
             writeStandardOutputBatch()
+            if !isDone, stream.hasBufferedInput { socketReader.feed(.read) }
         }
     }
 

@@ -60,12 +60,12 @@ public final class InputBuffer {
         storage = .allocate(byteCount: max(capacity, 16), alignment: 16)
     }
 
-    /// Reads from `fd` into the writable tail: at most `limit` bytes, and at least
+    /// Reads from `stream` into the writable tail: at most `limit` bytes, and at least
     /// `limit` bytes of room are made first.
-    public func read(from fd: Int32, limit: Int) throws(SystemCallError) -> IOResult {
+    public func read(from stream: ByteStream, limit: Int) throws(IOError) -> IOResult {
         reserveWritable(limit)
         let target = UnsafeMutableRawBufferPointer(rebasing: storage[writeIndex..<(writeIndex + limit)])
-        let result = try Syscall.read(fd, into: target)
+        let result = try stream.read(into: target)
         if case .processed(let count) = result { writeIndex += count }
         return result
     }

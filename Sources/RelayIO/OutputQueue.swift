@@ -10,7 +10,7 @@ import Musl
 /// so a queue of many small frames still goes out in few `iovec`s.
 public final class OutputQueue {
     /// Writes the vectors given; injected so tests can script partial writes.
-    public typealias VectorWriter = (UnsafeBufferPointer<iovec>) throws(SystemCallError) -> IOResult
+    public typealias VectorWriter = (UnsafeBufferPointer<iovec>) throws(IOError) -> IOResult
 
     /// Room a new chunk gets at least, so that small appends share chunks.
     static let minimumChunkCapacity = 16 * 1024
@@ -43,11 +43,9 @@ public final class OutputQueue {
 
     deinit { vectors.deallocate() }
 
-    /// A queue that writes to `fd` with `writev`.
-    public convenience init(fd: Int32) {
-        self.init { vectors throws(SystemCallError) in
-            try Syscall.writev(fd, vectors.baseAddress!, count: Int32(vectors.count))
-        }
+    /// A queue that writes to `stream` (with `writev` for plain TCP).
+    public convenience init(stream: ByteStream) {
+        self.init { vectors throws(IOError) in try stream.write(vectors) }
     }
 
     /// True when nothing waits.
@@ -76,13 +74,13 @@ public final class OutputQueue {
     /// Writes `bytes` straight to the socket when nothing else is queued, and queues only
     /// what the kernel did not take: the common case costs one write and no copy.
     /// Returns true when everything was written.
-    public func writeOrAppend(_ bytes: UnsafeRawBufferPointer) throws(SystemCallError) -> Bool {
+    public func writeOrAppend(_ bytes: UnsafeRawBufferPointer) throws(IOError) -> Bool {
         guard byteCount == 0, bytes.count > 0 else {
             append(bytes)
             return byteCount == 0
         }
         var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
-        let result = try withUnsafePointer(to: &vector) { pointer throws(SystemCallError) in
+        let result = try withUnsafePointer(to: &vector) { pointer throws(IOError) in
             try writer(UnsafeBufferPointer(start: pointer, count: 1))
         }
         let written: Int
@@ -99,7 +97,7 @@ public final class OutputQueue {
 
     /// Writes as much as the socket takes. Returns true when the queue is empty.
     @discardableResult
-    public func flush() throws(SystemCallError) -> Bool {
+    public func flush() throws(IOError) -> Bool {
         while byteCount > 0 {
             var vectorCount = 0
             var offered = 0

@@ -33,14 +33,21 @@ public final class IOWatcher {
         if !isActive, handler != nil { ev_io_start(loop.pointer, watcher) }
     }
 
+    /// Stops watching; also clears an event fed but not yet delivered.
     public func stop() {
-        if isActive { ev_io_stop(loop.pointer, watcher) }
+        ev_io_stop(loop.pointer, watcher)
     }
 
     /// Stops the watcher for good and drops the handler (and what it captured).
     public func invalidate() {
         stop()
         handler = nil
+    }
+
+    /// Makes libev invoke the handler in the next loop iteration as if the descriptor
+    /// were ready: for input a TLS layer holds that the socket will not signal again.
+    public func feed(_ events: Events) {
+        if handler != nil { ev_feed_event(loop.pointer, watcher, events.rawValue) }
     }
 
     fileprivate func fire(_ revents: Int32) {

@@ -12,8 +12,8 @@ protocol ConnectionDelegate: AnyObject {
     func connectionReachedEndOfInput(_ connection: Connection)
     /// Queued bytes were written, so a backlog may have drained.
     func connectionDidWrite(_ connection: Connection)
-    /// The socket failed (reset, broken pipe); the connection is already closed.
-    func connectionFailed(_ connection: Connection, _ error: SystemCallError)
+    /// The stream failed (reset, broken pipe, TLS error); the connection is already closed.
+    func connectionFailed(_ connection: Connection, _ error: IOError)
     /// The handshake deadline passed.
     func connectionHandshakeTimedOut(_ connection: Connection)
     /// The descriptor is closed; forget the connection.
@@ -45,7 +45,7 @@ final class Connection {
     let handshakeReadSize: Int
 
     let id: ConnectionID
-    let fd: Int32
+    let stream: ByteStream
     /// `HOST:PORT` of the client, for logs.
     let remoteAddress: String
     private(set) var phase = Phase.handshaking
@@ -61,15 +61,16 @@ final class Connection {
     private var writeWatcher: IOWatcher!
     private var deadline: TimerWatcher!
 
-    init(id: ConnectionID, fd: Int32, remoteAddress: String, handshakeReadSize: Int, loop: EventLoop,
+    init(id: ConnectionID, stream: ByteStream, remoteAddress: String, handshakeReadSize: Int, loop: EventLoop,
          delegate: ConnectionDelegate) {
         self.id = id
+        self.stream = stream
+        let fd = stream.fd
         self.handshakeReadSize = handshakeReadSize
         input = InputBuffer(capacity: handshakeReadSize)
-        self.fd = fd
         self.remoteAddress = remoteAddress
         self.delegate = delegate
-        output = OutputQueue(fd: fd)
+        output = OutputQueue(stream: stream)
         readWatcher = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.handleReadable() }
         writeWatcher = IOWatcher(loop: loop, fd: fd, events: .write) { [weak self] _ in self?.handleWritable() }
         deadline = TimerWatcher(loop: loop) { [weak self] in self?.handleDeadline() }
@@ -107,6 +108,7 @@ final class Connection {
         guard isOpen, isReadingPaused else { return }
         isReadingPaused = false
         readWatcher.start()
+        if stream.hasBufferedInput { readWatcher.feed(.read) }
     }
 
     // MARK: Output
@@ -166,7 +168,7 @@ final class Connection {
         writeWatcher.invalidate()
         deadline.invalidate()
         output.removeAll()
-        Glibc.close(fd)
+        Glibc.close(stream.fd)
         delegate?.connectionDidClose(self)
     }
 
@@ -177,11 +179,11 @@ final class Connection {
             abort()
         } else if !isHalfClosed {
             isHalfClosed = true
-            shutdown(fd, Int32(SHUT_WR))
+            stream.closeWrite()
         }
     }
 
-    private func fail(_ error: SystemCallError) {
+    private func fail(_ error: IOError) {
         let wasOpen = isOpen
         abort()
         if wasOpen { delegate?.connectionFailed(self, error) }
@@ -193,7 +195,7 @@ final class Connection {
         let readSize = phase == .handshaking || phase == .closing ? handshakeReadSize : Self.joinedReadSize
         let result: IOResult
         do {
-            result = try input.read(from: fd, limit: readSize)
+            result = try input.read(from: stream, limit: readSize)
         } catch {
             fail(error)
             return
@@ -213,6 +215,8 @@ final class Connection {
             delegate?.connectionReachedEndOfInput(self)
         case (.processed, _):
             delegate?.connectionHasInput(self)
+            // A TLS layer may hold decrypted input the socket will not signal again.
+            if isOpen, !isReadingPaused, stream.hasBufferedInput { readWatcher.feed(.read) }
         }
     }
 

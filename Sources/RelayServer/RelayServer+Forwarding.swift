@@ -58,7 +58,7 @@ extension RelayServer: ConnectionDelegate {
         }
     }
 
-    func connectionFailed(_ connection: Connection, _ error: SystemCallError) {
+    func connectionFailed(_ connection: Connection, _ error: IOError) {
         logger.info("connection failed", metadata: [
             "connection": "\(connection.id)", "remote": "\(connection.remoteAddress)", "error": "\(error)",
         ])

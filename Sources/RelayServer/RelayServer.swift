@@ -127,7 +127,7 @@ public final class RelayServer {
         nextConnectionID += 1
         let remote = SocketAddress.of(fd, peer: true)?.description ?? "unknown"
         let connection = Connection(
-            id: id, fd: fd, remoteAddress: remote,
+            id: id, stream: PlainStream(fd: fd), remoteAddress: remote,
             handshakeReadSize: configuration.legacy ? LegacyFraming.maximumNameCount + 1 : 1024,
             loop: loop, delegate: self)
         connections[id] = connection
