@@ -36,23 +36,24 @@ let package = Package(
         .target(name: "RelayCrypto", dependencies: ["COpenSSL", "CRelayShims"]),
         .target(name: "RelayProtocol"),
         .target(name: "RelayIO", dependencies: ["CLibEV", "CRelayShims"]),
+        .target(name: "RelayTLS", dependencies: ["COpenSSL", "CRelayShims", "RelayIO"]),
         .target(
             name: "RelayServer",
             dependencies: [
-                "RelayIO", "RelayCrypto", "RelayProtocol",
+                "RelayIO", "RelayTLS", "RelayCrypto", "RelayProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "RelayClient",
-            dependencies: ["RelayIO", "RelayCrypto", "RelayProtocol"]
+            dependencies: ["RelayIO", "RelayTLS", "RelayCrypto", "RelayProtocol"]
         ),
 
         // MARK: Executables (argument parsing only)
         .executableTarget(
             name: "relay-server",
             dependencies: [
-                "RelayServer", "RelayIO",
+                "RelayServer", "RelayIO", "RelayTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "relay-client",
             dependencies: [
-                "RelayClient", "RelayIO",
+                "RelayClient", "RelayIO", "RelayTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 #include "CRelayShims.h"
 #include <openssl/rand.h>
+#include <openssl/ec.h>
 
 struct ev_loop *CRelayShims_ev_default_loop(void) { return EV_DEFAULT; }
 
@@ -60,3 +61,21 @@ int CRelayShims_EVP_MAC_init(EVP_MAC_CTX *ctx, const void *key, size_t keylen) {
 int CRelayShims_RAND_bytes(void *buf, int num) { return RAND_bytes(buf, num); }
 
 int CRelayShims_RAND_priv_bytes(void *buf, int num) { return RAND_priv_bytes(buf, num); }
+
+int CRelayShims_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+
+int CRelayShims_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_max_proto_version(ctx, version);
+}
+
+long CRelayShims_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
+
+int CRelayShims_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
+EVP_PKEY *CRelayShims_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
+
+long CRelayShims_BIO_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }

@@ -4,6 +4,28 @@ import Glibc
 import RelayCrypto
 import RelayIO
 import RelayProtocol
+import RelayTLS
+
+/// Why the client could not start a conversation.
+public enum RelayClientError: Error, CustomStringConvertible {
+    case socket(SocketError)
+    case tls(TLSConnectError)
+
+    public var description: String {
+        switch self {
+        case .socket(let error): "\(error)"
+        case .tls(let error): "\(error)"
+        }
+    }
+
+    /// The process exit code: 3 when the relay's identity does not match, else 1.
+    public var exitCode: Int32 {
+        switch self {
+        case .socket: 1
+        case .tls(let error): error.exitCode
+        }
+    }
+}
 
 /// The `relay-client` loop: standard input lines are sealed and sent as DATA, DATA from
 /// the peer is opened and printed as `PEER: TEXT` on standard output, and every status
@@ -50,13 +72,37 @@ public final class RelayClient {
     private var standardInputReader: IOWatcher!
     private var byeTimer: TimerWatcher!
 
-    /// Connects to the relay and sends HELLO; throws when the relay cannot be reached.
-    public init(configuration: RelayClientConfiguration, name: PeerName) throws(SocketError) {
+    /// Connects to the relay (over TLS when `tls` is given, judging the relay's identity
+    /// before anything is sent); throws when the relay cannot be reached or trusted.
+    /// `notices` receives status lines such as a first-use fingerprint record.
+    public init(configuration: RelayClientConfiguration, name: PeerName, tls: TLSClientContext?,
+                notices: (String) -> Void = { StandardStream.error.writeLine($0) }) throws(RelayClientError) {
         self.configuration = configuration
         self.name = name
         Syscall.ignoreSIGPIPE()
-        let fd = try TCPSocket.connect(host: configuration.host, port: configuration.port)
-        stream = PlainStream(fd: fd)
+        let fd: Int32
+        do {
+            fd = try TCPSocket.connect(host: configuration.host, port: configuration.port, nonBlocking: tls == nil)
+        } catch {
+            throw .socket(error)
+        }
+        if let tls {
+            do {
+                let (tlsStream, notice) = try tls.connect(
+                    fd: fd, host: configuration.host, port: configuration.port, timeout: configuration.handshakeTimeout)
+                try Syscall.makeNonBlocking(fd)
+                stream = tlsStream
+                if let notice { notices(notice) }
+            } catch let error as TLSConnectError {
+                Glibc.close(fd)
+                throw .tls(error)
+            } catch {
+                Glibc.close(fd)
+                throw .socket(.socket(errno: (error as? SystemCallError)?.errno ?? EIO))
+            }
+        } else {
+            stream = PlainStream(fd: fd)
+        }
         output = OutputQueue(stream: stream)
         lines = LineSplitter(maximumLineCount: Self.maximumPlaintextCount(maxFrame: FrameHeader.defaultMaxFrame))
         socketReader = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.handleSocketReadable() }
@@ -102,6 +148,9 @@ public final class RelayClient {
         case .processed(0):
             if state == .leaving {
                 finish(.success)
+            } else if state == .awaitingWelcome {
+                report("! the relay closed the connection before answering HELLO")
+                finish(.failure)
             } else {
                 report("! the relay closed the connection")
                 finish(.failure)

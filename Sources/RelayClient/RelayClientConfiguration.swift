@@ -7,6 +7,8 @@ public struct RelayClientConfiguration: Sendable {
     /// Speak the original Python relay's format: raw name, raw key, `length | iv | ct`
     /// frames with the unauthenticated cipher. Peers' names are unknown in this format.
     public var legacy = false
+    /// Seconds the TLS handshake may take.
+    public var handshakeTimeout = 10.0
     /// Seconds to wait for the relay to close after BYE before exiting anyway.
     public var byeTimeout = 5.0
     /// Bytes queued for the relay at which reading standard input pauses.

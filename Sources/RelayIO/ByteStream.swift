@@ -8,11 +8,15 @@ public enum IOError: Error, Equatable, Sendable, CustomStringConvertible {
     case system(SystemCallError)
     /// The TLS layer failed (bad record, failed handshake, verification); OpenSSL's reason.
     case tls(String)
+    /// A TLS server's client sent something other than a TLS handshake first: a
+    /// plaintext client.
+    case notTLS
 
     public var description: String {
         switch self {
         case .system(let error): "\(error)"
         case .tls(let reason): "TLS: \(reason)"
+        case .notTLS: "the client does not speak TLS"
         }
     }
 }
@@ -31,6 +35,18 @@ public protocol ByteStream: AnyObject {
     var hasBufferedInput: Bool { get }
     /// Ends the sending side in order (TLS close_notify, then TCP half-close).
     func closeWrite()
+    /// True once frames can be written: always for TCP, after the handshake for TLS.
+    var isEstablished: Bool { get }
+}
+
+extension ByteStream {
+    /// Writes one contiguous buffer (as far as the stream takes it now).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(IOError) -> IOResult {
+        var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+        return try withUnsafePointer(to: &vector) { pointer throws(IOError) in
+            try write(UnsafeBufferPointer(start: pointer, count: 1))
+        }
+    }
 }
 
 /// Plain TCP.
@@ -48,6 +64,8 @@ public final class PlainStream: ByteStream {
     }
 
     public var hasBufferedInput: Bool { false }
+
+    public var isEstablished: Bool { true }
 
     public func closeWrite() {
         _ = shutdown(fd, Int32(SHUT_WR))

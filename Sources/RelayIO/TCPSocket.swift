@@ -29,9 +29,9 @@ public enum TCPSocket {
         return (fd, SocketAddress.of(fd, peer: false) ?? address)
     }
 
-    /// Connects to `host:port` (blocking), then makes the socket non-blocking with
-    /// `TCP_NODELAY`.
-    public static func connect(host: String, port: Int) throws(SocketError) -> Int32 {
+    /// Connects to `host:port` (blocking) with `TCP_NODELAY`, then makes the socket
+    /// non-blocking unless `nonBlocking` is false (a TLS handshake runs first).
+    public static func connect(host: String, port: Int, nonBlocking: Bool = true) throws(SocketError) -> Int32 {
         let address = try SocketAddress.resolve(host: host, port: port)
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .socket(errno: errno) }
@@ -44,11 +44,13 @@ public enum TCPSocket {
             close(fd)
             throw .connect(address: "\(host):\(port)", errno: error)
         }
-        do {
-            try Syscall.makeNonBlocking(fd)
-        } catch {
-            close(fd)
-            throw .socket(errno: error.errno)
+        if nonBlocking {
+            do {
+                try Syscall.makeNonBlocking(fd)
+            } catch {
+                close(fd)
+                throw .socket(errno: error.errno)
+            }
         }
         Syscall.setNoDelay(fd)
         return fd

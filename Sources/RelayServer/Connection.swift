@@ -152,6 +152,11 @@ final class Connection {
     /// linger until the client closes or `gracePeriod` passes. Input is discarded.
     func close(after frame: Frame?, gracePeriod: Double) {
         guard isOpen else { return }
+        // Before a TLS handshake completes there is no channel to say anything on.
+        guard stream.isEstablished else {
+            abort()
+            return
+        }
         phase = .closing
         isReadingPaused = false
         if !sawEndOfInput { readWatcher.start() }
@@ -183,6 +188,19 @@ final class Connection {
         }
     }
 
+    /// A plaintext client reached a TLS server: answer in plaintext, with a real ERROR
+    /// frame, so it fails with a clear message instead of a reset. What it sent is read
+    /// and discarded first, so the close does not turn into a reset.
+    private func refusePlaintextClient() {
+        let plain = PlainStream(fd: stream.fd)
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while case .processed(let count)? = try? scratch.withUnsafeMutableBytes({ try plain.read(into: $0) }), count > 0 {}
+        let frame = Frame.error(.malformed, "this relay speaks TLS; connect without --insecure-plaintext").encoded()
+        _ = try? frame.withUnsafeBytes { bytes throws(IOError) in try plain.write(bytes) }
+        plain.closeWrite()
+        fail(.notTLS)
+    }
+
     private func fail(_ error: IOError) {
         let wasOpen = isOpen
         abort()
@@ -196,6 +214,9 @@ final class Connection {
         let result: IOResult
         do {
             result = try input.read(from: stream, limit: readSize)
+        } catch .notTLS {
+            refusePlaintextClient()
+            return
         } catch {
             fail(error)
             return

@@ -59,13 +59,15 @@ extension RelayServer: ConnectionDelegate {
     }
 
     func connectionFailed(_ connection: Connection, _ error: IOError) {
-        logger.info("connection failed", metadata: [
+        let during = connection.stream.isEstablished ? "connection failed" : "TLS handshake failed"
+        logger.info("\(during)", metadata: [
             "connection": "\(connection.id)", "remote": "\(connection.remoteAddress)", "error": "\(error)",
         ])
         leaveSession(connection, reason: "\(error)")
     }
 
     func connectionHandshakeTimedOut(_ connection: Connection) {
+        // Without a completed TLS handshake there is nobody to tell: `close` just closes.
         refuse(connection, .handshakeTimeout,
                "no complete HELLO within \(configuration.handshakeTimeout) seconds")
     }

@@ -1,6 +1,7 @@
 import RelayCrypto
 import RelayIO
 import RelayProtocol
+import RelayTLS
 
 /// Reading frames: runs of whole DATA frames are forwarded as they sit in the receive
 /// buffer (one write, no re-encoding); every other frame is decoded and applied. The
@@ -128,6 +129,15 @@ extension RelayServer {
     }
 
     private func join(_ connection: Connection, as name: PeerName) {
+        if let tls, tls.requiresClientCertificates {
+            let certified = (connection.stream as? TLSStream)?.verifiedPeerNames ?? []
+            guard certified.contains(name.text) else {
+                let issued = certified.isEmpty ? "no verified name" : certified.joined(separator: ", ")
+                refuse(connection, .invalidName,
+                       "the name '\(name.text)' does not match the client certificate (issued to: \(issued))")
+                return
+            }
+        }
         switch session.join(connection.id, name: name) {
         case .refused(let code, let message):
             refuse(connection, code, message)

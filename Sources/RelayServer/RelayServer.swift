@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import RelayIO
 import RelayProtocol
+import RelayTLS
 
 /// The relay: a single-threaded libev reactor that admits at most two named peers, hands
 /// both the session key, and forwards their DATA frames unchanged, with backpressure and
@@ -15,6 +16,8 @@ import RelayProtocol
 public final class RelayServer {
     let configuration: RelayServerConfiguration
     let logger: Logger
+    /// TLS for every connection, or nil for plain TCP (`--insecure-plaintext`, `--legacy`).
+    let tls: TLSServerContext?
     let loop: EventLoop
 
     var session = Session()
@@ -36,9 +39,11 @@ public final class RelayServer {
     /// How long accepting pauses when the process is out of descriptors.
     static let acceptPauseOnDescriptorExhaustion = 0.1
 
-    /// A server that will listen as `configuration` says; nothing happens until `start()`.
-    public init(configuration: RelayServerConfiguration, logger: Logger) {
+    /// A server that will listen as `configuration` says, over TLS when `tls` is given;
+    /// nothing happens until `start()`.
+    public init(configuration: RelayServerConfiguration, tls: TLSServerContext?, logger: Logger) {
         self.configuration = configuration
+        self.tls = tls
         self.logger = logger
         loop = EventLoop.makeDefault()
     }
@@ -59,6 +64,7 @@ public final class RelayServer {
             signalWatchers.append(signalWatcher)
         }
         logger.info(configuration.legacy ? "relay listening (legacy protocol)" : "relay listening", metadata: [
+            "transport": "\(tls == nil ? "plain TCP" : tls!.requiresClientCertificates ? "TLS 1.3, client certificates required" : "TLS 1.3")",
             "address": "\(address)", "max-frame": "\(configuration.maxFrame)",
             "queue-limit": "\(configuration.queueLimit)", "handshake-timeout": "\(configuration.handshakeTimeout)",
         ])
@@ -126,8 +132,16 @@ public final class RelayServer {
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         let remote = SocketAddress.of(fd, peer: true)?.description ?? "unknown"
+        let stream: ByteStream
+        do {
+            stream = try tls?.makeStream(fd: fd) ?? PlainStream(fd: fd)
+        } catch {
+            logger.error("cannot set up TLS for a connection", metadata: ["remote": "\(remote)", "error": "\(error)"])
+            Glibc.close(fd)
+            return
+        }
         let connection = Connection(
-            id: id, stream: PlainStream(fd: fd), remoteAddress: remote,
+            id: id, stream: stream, remoteAddress: remote,
             handshakeReadSize: configuration.legacy ? LegacyFraming.maximumNameCount + 1 : 1024,
             loop: loop, delegate: self)
         connections[id] = connection

@@ -2,6 +2,11 @@ import ArgumentParser
 import RelayClient
 import RelayIO
 import RelayProtocol
+import RelayTLS
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct RelayClientCommand: ParsableCommand {
@@ -29,8 +34,29 @@ struct RelayClientCommand: ParsableCommand {
     @Option(help: "The relay's TCP port.")
     var port = 12345
 
-    @Flag(help: "Use plain TCP. This is currently the only transport: TLS is not implemented yet.")
+    @Flag(help: "Use plain TCP instead of TLS (for a relay started with --insecure-plaintext): the session key crosses the network in clear.")
     var insecurePlaintext = false
+
+    @Option(help: "Verify the relay's certificate against this CA (PEM) and its host name. Takes precedence over --fingerprint and trust on first use.")
+    var ca: String?
+
+    @Option(help: "Require the relay's key to have this fingerprint (sha256:HEX, as relay-server prints it at start-up).")
+    var fingerprint: String?
+
+    @Option(help: "Trust on first use: where relays' fingerprints are recorded on first connection and checked after (one 'HOST:PORT sha256:HEX' a line). Default: $XDG_CONFIG_HOME/relay/known_servers, else ~/.config/relay/known_servers.")
+    var knownServers: String?
+
+    @Option(help: "Client certificate (PEM) for a relay that requires one (mutual TLS). With --key.")
+    var cert: String?
+
+    @Option(help: "The client certificate's private key (PEM).")
+    var key: String?
+
+    @Option(help: "Client certificate and key as a PKCS#12 bundle (like the original clients' userdata.p12). Its password is read from the environment variable named by --p12-password-env.")
+    var p12: String?
+
+    @Option(help: "The environment variable holding the --p12 password (never on the command line, where other users could see it).")
+    var p12PasswordEnv: String?
 
     @Flag(help: "Speak the original Python relay's format (for relay-server --legacy): the session key crosses the network in clear and messages are not authenticated. Names may be up to 255 bytes; the peer's name is unknown, so its messages print as 'peer: TEXT'.")
     var legacy = false
@@ -42,6 +68,16 @@ struct RelayClientCommand: ParsableCommand {
             throw ValidationError("invalid --name: \(error.reason)")
         }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+        let tlsOptions = [ca, fingerprint, knownServers, cert, key, p12, p12PasswordEnv].contains { $0 != nil }
+        if (legacy || insecurePlaintext), tlsOptions {
+            throw ValidationError("\(legacy ? "--legacy" : "--insecure-plaintext") is plain TCP: it cannot be combined with TLS options (--ca, --fingerprint, --known-servers, --cert, --key, --p12)")
+        }
+        if let fingerprint, KeyFingerprint(parsing: fingerprint) == nil {
+            throw ValidationError("--fingerprint must look like sha256: followed by 64 hex digits")
+        }
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        if p12 != nil, cert != nil { throw ValidationError("use either --p12 or --cert/--key, not both") }
+        if (p12 == nil) != (p12PasswordEnv == nil) { throw ValidationError("--p12 and --p12-password-env go together") }
     }
 
     func run() throws {
@@ -58,14 +94,42 @@ struct RelayClientCommand: ParsableCommand {
         if legacy {
             StandardStream.error.writeLine("warning: legacy mode: the session key crosses the network in clear and messages are not authenticated (anyone on the path can read or change them)")
         }
-        let client: RelayClient
+        let tls: TLSClientContext?
         do {
-            client = try RelayClient(configuration: configuration, name: peerName)
+            tls = legacy || insecurePlaintext ? nil : try makeTLSContext()
         } catch {
             StandardStream.error.writeLine("relay-client: \(error)")
             throw ExitCode.failure
         }
+        let client: RelayClient
+        do {
+            client = try RelayClient(configuration: configuration, name: peerName, tls: tls)
+        } catch {
+            StandardStream.error.writeLine("relay-client: \(error)")
+            throw ExitCode(error.exitCode)
+        }
         let status = client.run()
         if status != .success { throw ExitCode(status.rawValue) }
+    }
+
+    private func makeTLSContext() throws -> TLSClientContext {
+        let trust: ServerTrust
+        if let ca {
+            trust = .certificateAuthority(path: ca)
+        } else if let fingerprint, let pinned = KeyFingerprint(parsing: fingerprint) {
+            trust = .pinned(pinned)
+        } else {
+            trust = .trustOnFirstUse(KnownServers(path: knownServers ?? KnownServers.defaultPath()))
+        }
+        var certificate: ClientCertificate?
+        if let cert, let key {
+            certificate = .pem(certificatePath: cert, keyPath: key)
+        } else if let p12, let p12PasswordEnv {
+            guard let password = getenv(p12PasswordEnv).map({ String(cString: $0) }) else {
+                throw ValidationError("the environment variable \(p12PasswordEnv) (--p12-password-env) is not set")
+            }
+            certificate = .pkcs12(path: p12, password: password)
+        }
+        return try TLSClientContext(trust: trust, clientCertificate: certificate)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import RelayIO
 import RelayServer
+import RelayTLS
 
 @main
 struct RelayServerCommand: ParsableCommand {
@@ -10,7 +11,9 @@ struct RelayServerCommand: ParsableCommand {
         abstract: "Relay encrypted messages between two named peers.",
         discussion: """
             Accepts at most two peers, hands both the same fresh 32-byte session key, and \
-            forwards their sealed DATA frames unchanged (it never decrypts them). Prints \
+            forwards their sealed DATA frames unchanged (it never decrypts them). Speaks TLS 1.3 \
+            by default with an identity it creates on first start; prints 'fingerprint \
+            sha256:HEX' (its key's fingerprint, which clients record or pin), then \
             'listening on HOST:PORT' once it listens. SIGINT or SIGTERM stops it cleanly.
             Exit codes: 0 after a clean shutdown, 64 for bad usage, 1 when it cannot run \
             (for example, the port is in use).
@@ -35,13 +38,35 @@ struct RelayServerCommand: ParsableCommand {
     @Flag(help: "Speak the original Python relay's wire format (raw name, raw 32-byte key, 'length | iv | ciphertext' frames) for its existing clients. Insecure: the session key crosses the network in clear and messages are not authenticated.")
     var legacy = false
 
-    @Flag(help: "Use plain TCP. This is currently the only transport: TLS is not implemented yet, so the session key crosses the network in clear.")
+    @Flag(help: "Use plain TCP instead of TLS: the session key then crosses the network in clear. Clients must use --insecure-plaintext too.")
     var insecurePlaintext = false
+
+    @Option(help: "The server certificate (PEM). With --tls-key; without both, the identity in --state-dir is used (created on first start).")
+    var tlsCert: String?
+
+    @Option(help: "The server certificate's private key (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "Where the server keeps the TLS identity it creates for itself: an ECDSA P-256 key (mode 0600) and a self-signed certificate. Default: $XDG_STATE_HOME/relay, else ~/.local/state/relay.")
+    var stateDir: String?
+
+    @Option(help: "Require client certificates signed by this CA (PEM): mutual TLS. A HELLO's name must then equal the certificate's common name or one of its DNS names.")
+    var clientCa: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical. Logs go to standard error and never contain keys or payloads.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
+        let tlsOptions = [tlsCert, tlsKey, stateDir, clientCa].contains { $0 != nil }
+        if legacy, tlsOptions {
+            throw ValidationError("--legacy is always plain TCP: it cannot be combined with --tls-cert, --tls-key, --state-dir or --client-ca")
+        }
+        if insecurePlaintext, tlsOptions {
+            throw ValidationError("--insecure-plaintext cannot be combined with --tls-cert, --tls-key, --state-dir or --client-ca")
+        }
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
         guard (1...65535).contains(port) || port == 0 else {
             throw ValidationError("--port must be between 0 and 65535")
         }
@@ -73,7 +98,28 @@ struct RelayServerCommand: ParsableCommand {
         configuration.queueLimit = queueLimit
         configuration.legacy = legacy
 
-        let server = RelayServer(configuration: configuration, logger: logger)
+        var tls: TLSServerContext?
+        var fingerprint: KeyFingerprint?
+        if !legacy, !insecurePlaintext {
+            do {
+                let identity: ServerIdentity
+                if let tlsCert, let tlsKey {
+                    identity = try ServerIdentity.load(certificatePath: tlsCert, keyPath: tlsKey)
+                } else {
+                    identity = try ServerIdentity.loadOrCreate(in: stateDir ?? ServerIdentity.defaultStateDirectory())
+                    if identity.wasCreated {
+                        logger.notice("created a TLS identity", metadata: ["certificate": "\(identity.certificatePath)", "key": "\(identity.keyPath)"])
+                    }
+                }
+                tls = try TLSServerContext(identity: identity, clientCAPath: clientCa)
+                fingerprint = identity.fingerprint
+            } catch {
+                StandardStream.error.writeLine("relay-server: \(error)")
+                throw ExitCode.failure
+            }
+        }
+
+        let server = RelayServer(configuration: configuration, tls: tls, logger: logger)
         let address: String
         do {
             address = try server.start().description
@@ -83,9 +129,10 @@ struct RelayServerCommand: ParsableCommand {
         }
         if legacy {
             logger.warning("legacy mode: the session key is sent in clear and messages are not authenticated; serve only the original Python clients with it")
-        } else if !insecurePlaintext {
-            logger.warning("plain TCP transport: the session key and frame metadata cross the network unencrypted (TLS is not implemented yet)")
+        } else if insecurePlaintext {
+            logger.warning("plain TCP (--insecure-plaintext): the session key crosses the network in clear")
         }
+        if let fingerprint { StandardStream.output.writeLine("fingerprint \(fingerprint)") }
         StandardStream.output.writeLine("listening on \(address)")
         server.run()
     }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <ev.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/bio.h>
 
 // MARK: libev
 
@@ -45,5 +47,20 @@ int CRelayShims_EVP_MAC_final(EVP_MAC_CTX *ctx, void *out, size_t *outl, size_t 
 int CRelayShims_EVP_MAC_init(EVP_MAC_CTX *ctx, const void *key, size_t keylen);
 int CRelayShims_RAND_bytes(void *buf, int num);
 int CRelayShims_RAND_priv_bytes(void *buf, int num);
+
+// MARK: libssl macros
+
+/// `SSL_CTX_set_min_proto_version(ctx, version)`
+int CRelayShims_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
+/// `SSL_CTX_set_max_proto_version(ctx, version)`
+int CRelayShims_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
+/// `SSL_CTX_set_mode(ctx, mode)`
+long CRelayShims_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
+/// `SSL_set_tlsext_host_name(ssl, name)`
+int CRelayShims_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
+/// `EVP_EC_gen(curve)`
+EVP_PKEY *CRelayShims_EVP_EC_gen(const char *curve);
+/// `BIO_get_mem_data(bio, &data)`
+long CRelayShims_BIO_get_mem_data(BIO *bio, char **data);
 
 #endif

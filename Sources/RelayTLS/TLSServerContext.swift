@@ -1,0 +1,71 @@
+import COpenSSL
+import CRelayShims
+
+/// The server's TLS configuration: its identity, ALPN `relay/1`, and optionally client
+/// certificates required and verified against a CA (mutual TLS).
+public final class TLSServerContext {
+    private let context: OpaquePointer
+    /// True when clients must present a certificate signed by the client CA.
+    public let requiresClientCertificates: Bool
+
+    /// Configures TLS 1.3 with `identity`; with `clientCAPath`, mutual TLS.
+    public init(identity: ServerIdentity, clientCAPath: String?) throws(TLSSetupError) {
+        context = try TLSContextBase.make(server: true)
+        requiresClientCertificates = clientCAPath != nil
+        guard SSL_CTX_use_certificate(context, identity.certificate) == 1,
+              SSL_CTX_use_PrivateKey(context, identity.privateKey) == 1
+        else {
+            SSL_CTX_free(context)
+            throw TLSSetupError("cannot use the server certificate: \(OpenSSLError.drain(or: "unknown"))")
+        }
+        if let clientCAPath {
+            guard SSL_CTX_load_verify_locations(context, clientCAPath, nil) == 1,
+                  let names = SSL_load_client_CA_file(clientCAPath)
+            else {
+                SSL_CTX_free(context)
+                throw TLSSetupError("cannot load the client CA \(clientCAPath): \(OpenSSLError.drain(or: "unreadable"))")
+            }
+            SSL_CTX_set_client_CA_list(context, names)
+            SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
+        }
+        SSL_CTX_set_alpn_select_cb(context, selectRelayProtocol, nil)
+    }
+
+    deinit { SSL_CTX_free(context) }
+
+    /// A stream for an accepted, non-blocking socket; the handshake runs inside its first
+    /// reads.
+    public func makeStream(fd: Int32) throws(TLSSetupError) -> TLSStream {
+        guard let ssl = SSL_new(context) else { throw TLSSetupError("SSL_new failed: \(OpenSSLError.drain(or: "out of memory"))") }
+        guard SSL_set_fd(ssl, fd) == 1 else {
+            SSL_free(ssl)
+            throw TLSSetupError("SSL_set_fd failed")
+        }
+        SSL_set_accept_state(ssl)
+        return TLSStream(ssl: ssl, fd: fd, isServer: true)
+    }
+}
+
+/// ALPN: choose `relay/1` from the client's list, or end the handshake (a client that
+/// does not speak relay/1 is not one of ours).
+private func selectRelayProtocol(
+    _ ssl: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, _ outCount: UnsafeMutablePointer<UInt8>?,
+    _ offered: UnsafePointer<UInt8>?, _ offeredCount: UInt32, _ argument: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let offered, let out, let outCount else { return SSL_TLSEXT_ERR_ALERT_FATAL }
+    let wanted = TLSContextBase.applicationProtocolWire
+    var index = 0
+    let count = Int(offeredCount)
+    while index < count {
+        let length = Int(offered[index])
+        guard index + 1 + length <= count else { break }
+        if length == wanted.count - 1,
+           (0..<length).allSatisfy({ offered[index + 1 + $0] == wanted[1 + $0] }) {
+            out.pointee = offered + index + 1
+            outCount.pointee = UInt8(length)
+            return SSL_TLSEXT_ERR_OK
+        }
+        index += 1 + length
+    }
+    return SSL_TLSEXT_ERR_ALERT_FATAL
+}

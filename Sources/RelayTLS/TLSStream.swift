@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import COpenSSL
+import RelayIO
+
+/// A ``ByteStream`` over an OpenSSL connection on a non-blocking socket.
+///
+/// Reads drain records until the caller's buffer is full or the socket has nothing
+/// more; what OpenSSL still holds is reported by `hasBufferedInput` so the reactor reads
+/// again without waiting for the socket. Writes use partial writes and a moving write
+/// buffer, so a queue may retry a write from a different address after WANT_WRITE.
+public final class TLSStream: ByteStream {
+    public let fd: Int32
+    let ssl: OpaquePointer
+    /// A server stream checks the first byte: a TLS connection starts with a handshake
+    /// record (0x16); anything else is a plaintext client, told so in plaintext.
+    private var mustCheckFirstByte: Bool
+
+    init(ssl: OpaquePointer, fd: Int32, isServer: Bool) {
+        self.ssl = ssl
+        self.fd = fd
+        mustCheckFirstByte = isServer
+    }
+
+    private static let handshakeRecordType: UInt8 = 0x16
+
+    deinit { SSL_free(ssl) }
+
+    /// True once the handshake has completed.
+    public var isHandshakeComplete: Bool { SSL_is_init_finished(ssl) == 1 }
+
+    public var hasBufferedInput: Bool { SSL_pending(ssl) > 0 }
+
+    public var isEstablished: Bool { isHandshakeComplete }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> IOResult {
+        if mustCheckFirstByte {
+            var first: UInt8 = 0
+            let peeked = recv(fd, &first, 1, Int32(MSG_PEEK))
+            if peeked < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return .wouldBlock }
+            if peeked == 1 {
+                mustCheckFirstByte = false
+                if first != Self.handshakeRecordType { throw .notTLS }
+            }
+            // 0 (end of input) and errors are left to OpenSSL to report.
+        }
+        var total = 0
+        while total < buffer.count {
+            OpenSSLError.clear()
+            var count = 0
+            let status = SSL_read_ex(ssl, buffer.baseAddress! + total, buffer.count - total, &count)
+            if status == 1 {
+                total += count
+                continue
+            }
+            switch SSL_get_error(ssl, status) {
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                return total > 0 ? .processed(total) : .wouldBlock
+            case SSL_ERROR_ZERO_RETURN:
+                return .processed(total)  // close_notify: end of input after what was read
+            default:
+                if total > 0 { return .processed(total) }  // report the error on the next call
+                throw failure(status: status)
+            }
+        }
+        return .processed(total)
+    }
+
+    public func write(_ vectors: UnsafeBufferPointer<iovec>) throws(IOError) -> IOResult {
+        var total = 0
+        for vector in vectors where vector.iov_len > 0 {
+            OpenSSLError.clear()
+            var count = 0
+            let status = SSL_write_ex(ssl, vector.iov_base, vector.iov_len, &count)
+            if status == 1 {
+                total += count
+                if count < vector.iov_len { break }
+                continue
+            }
+            switch SSL_get_error(ssl, status) {
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                return total > 0 ? .processed(total) : .wouldBlock
+            default:
+                throw failure(status: status)
+            }
+        }
+        return .processed(total)
+    }
+
+    public func closeWrite() {
+        OpenSSLError.clear()
+        if isHandshakeComplete { _ = SSL_shutdown(ssl) }
+        _ = shutdown(fd, Int32(SHUT_WR))
+    }
+
+    private func failure(status: Int32) -> IOError {
+        if SSL_get_error(ssl, status) == SSL_ERROR_SYSCALL, errno != 0 {
+            return .system(SystemCallError(call: "TLS", errno: errno))
+        }
+        return .tls(OpenSSLError.drain(or: "connection closed during the TLS exchange"))
+    }
+
+    /// The names the peer's verified certificate carries: its subject common name and its
+    /// DNS subject alternative names. Empty without a verified client certificate.
+    public var verifiedPeerNames: [String] {
+        guard SSL_get_verify_result(ssl) == Int(X509_V_OK), let certificate = SSL_get1_peer_certificate(ssl) else {
+            return []
+        }
+        defer { X509_free(certificate) }
+        return CertificateNames.of(certificate)
+    }
+
+    /// The fingerprint of the peer's key, if it presented a certificate.
+    public var peerFingerprint: KeyFingerprint? {
+        guard let certificate = SSL_get1_peer_certificate(ssl) else { return nil }
+        defer { X509_free(certificate) }
+        return try? KeyFingerprint(certificate: certificate)
+    }
+}
+
+/// The names a certificate is issued to.
+enum CertificateNames {
+    /// The subject common names and the DNS subject alternative names.
+    static func of(_ certificate: OpaquePointer) -> [String] {
+        var names: [String] = []
+        if let subject = X509_get_subject_name(certificate) {
+            var index: Int32 = -1
+            while true {
+                index = X509_NAME_get_index_by_NID(subject, NID_commonName, index)
+                if index < 0 { break }
+                if let entry = X509_NAME_get_entry(subject, index), let text = string(X509_NAME_ENTRY_get_data(entry)) {
+                    names.append(text)
+                }
+            }
+        }
+        if let raw = X509_get_ext_d2i(certificate, NID_subject_alt_name, nil, nil) {
+            let stack = OpaquePointer(raw)
+            for index in 0..<OPENSSL_sk_num(stack) {
+                guard let general = OPENSSL_sk_value(stack, index)?.assumingMemoryBound(to: GENERAL_NAME.self),
+                      general.pointee.type == GEN_DNS,
+                      let text = string(general.pointee.d.dNSName)
+                else { continue }
+                names.append(text)
+            }
+            GENERAL_NAMES_free(stack)
+        }
+        return names
+    }
+
+    private static func string(_ value: UnsafeMutablePointer<ASN1_STRING>?) -> String? {
+        guard let value, let data = ASN1_STRING_get0_data(value) else { return nil }
+        let count = Int(ASN1_STRING_length(value))
+        return String(validating: UnsafeBufferPointer(start: data, count: count), as: UTF8.self)
+    }
+}
