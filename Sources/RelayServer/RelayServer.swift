@@ -30,6 +30,7 @@ public final class RelayServer {
     private var acceptWatcher: IOWatcher?
     private var acceptPause: TimerWatcher?
     private var isAcceptPausedForDescriptors = false
+    private var connectionsRefusedOverLimit = 0
     private var signalWatchers: [SignalWatcher] = []
     private var shutdownTimer: TimerWatcher?
     private(set) var isShuttingDown = false
@@ -129,6 +130,16 @@ public final class RelayServer {
     }
 
     private func admit(_ fd: Int32) {
+        guard connections.count - session.members.count < configuration.maxConnections else {
+            Glibc.close(fd)
+            connectionsRefusedOverLimit += 1
+            if connectionsRefusedOverLimit == 1 || connectionsRefusedOverLimit % 1000 == 0 {
+                logger.warning("connection limit reached; closing new connections at once", metadata: [
+                    "max-connections": "\(configuration.maxConnections)", "refused": "\(connectionsRefusedOverLimit)",
+                ])
+            }
+            return
+        }
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         let remote = SocketAddress.of(fd, peer: true)?.description ?? "unknown"

@@ -12,6 +12,10 @@ public struct RelayServerConfiguration: Sendable {
     public var handshakeTimeout = 10.0
     /// Bytes owed to one receiver (its unsent backlog) at which the sender stops being read.
     public var queueLimit = 8 * 1024 * 1024
+    /// Connections not joined as peers (in the handshake, or closing) allowed at once;
+    /// beyond it new connections are accepted and closed at once, so a flood of idle
+    /// sockets can neither exhaust descriptors nor starve the pair.
+    public var maxConnections = 512
     /// Speak the original Python relay's wire format (PROTOCOL.md section 4) instead of
     /// protocol v1: raw name, raw key, `length | payload` frames, no ERROR frames.
     public var legacy = false

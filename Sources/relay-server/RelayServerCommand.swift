@@ -29,11 +29,14 @@ struct RelayServerCommand: ParsableCommand {
     @Option(help: "Largest frame accepted, in bytes (the length field: type byte plus body). Larger frames are refused from their header.")
     var maxFrame: UInt32 = 1_048_576
 
-    @Option(help: "Seconds a new connection has to send its HELLO.")
+    @Option(help: "Seconds a new connection has to complete its TLS handshake and send its HELLO.")
     var handshakeTimeout = 10.0
 
     @Option(help: "Bytes that may wait for one receiver before the relay stops reading its sender (backpressure).")
     var queueLimit = 8_388_608
+
+    @Option(help: "Connections not yet joined as peers (in the handshake) allowed at once; more are accepted and closed at once, so idle sockets cannot starve the pair.")
+    var maxConnections = 512
 
     @Flag(help: "Speak the original Python relay's wire format (raw name, raw 32-byte key, 'length | iv | ciphertext' frames) for its existing clients. Insecure: the session key crosses the network in clear and messages are not authenticated.")
     var legacy = false
@@ -76,6 +79,9 @@ struct RelayServerCommand: ParsableCommand {
         guard handshakeTimeout > 0, handshakeTimeout.isFinite else {
             throw ValidationError("--handshake-timeout must be a positive number of seconds")
         }
+        guard maxConnections >= 1 else {
+            throw ValidationError("--max-connections must be at least 1")
+        }
         guard queueLimit >= 65536 else {
             throw ValidationError("--queue-limit must be at least 65536 bytes")
         }
@@ -97,6 +103,7 @@ struct RelayServerCommand: ParsableCommand {
         configuration.handshakeTimeout = handshakeTimeout
         configuration.queueLimit = queueLimit
         configuration.legacy = legacy
+        configuration.maxConnections = maxConnections
 
         var tls: TLSServerContext?
         var fingerprint: KeyFingerprint?
