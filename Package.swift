@@ -81,6 +81,8 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "RelayCryptoTests", dependencies: ["RelayCrypto"]),
         .testTarget(name: "RelayProtocolTests", dependencies: ["RelayProtocol"]),
+        .testTarget(name: "RelayIOTests", dependencies: ["RelayIO"]),
+        .testTarget(name: "RelayClientTests", dependencies: ["RelayClient"]),
         .testTarget(
             name: "RelayServerTests",
             dependencies: ["RelayServer", "RelayProtocol", "RelayCrypto"]
