@@ -61,12 +61,19 @@ struct RelayClientCommand: ParsableCommand {
     @Flag(help: "Speak the original Python relay's format (for relay-server --legacy): the session key crosses the network in clear and messages are not authenticated. Names may be up to 255 bytes; the peer's name is unknown, so its messages print as 'peer: TEXT'.")
     var legacy = false
 
-    func validate() throws {
+    /// `--name` checked by the protocol's rules (255 bytes in legacy mode, 32 otherwise).
+    private func validatedName() throws -> PeerName {
         do {
-            _ = try PeerName(validating: Array(name.utf8), maximumByteCount: legacy ? LegacyFraming.maximumNameCount : PeerName.maximumByteCount)
+            return try PeerName(
+                validating: Array(name.utf8),
+                maximumByteCount: legacy ? LegacyFraming.maximumNameCount : PeerName.maximumByteCount)
         } catch {
             throw ValidationError("invalid --name: \(error.reason)")
         }
+    }
+
+    func validate() throws {
+        _ = try validatedName()
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         let tlsOptions = [ca, fingerprint, knownServers, cert, key, p12, p12PasswordEnv].contains { $0 != nil }
         if (legacy || insecurePlaintext), tlsOptions {
@@ -81,12 +88,7 @@ struct RelayClientCommand: ParsableCommand {
     }
 
     func run() throws {
-        let peerName: PeerName
-        do {
-            peerName = try PeerName(validating: Array(name.utf8), maximumByteCount: legacy ? LegacyFraming.maximumNameCount : PeerName.maximumByteCount)
-        } catch {
-            throw ValidationError("invalid --name: \(error.reason)")
-        }
+        let peerName = try validatedName()
         var configuration = RelayClientConfiguration(name: name)
         configuration.host = host
         configuration.port = port
