@@ -1,41 +1,45 @@
 import CLibEV
 import CRelayShims
 
-/// An `ev_io` watcher owned by a Swift object. The C watcher lives on the heap (libev
-/// keeps its address while it is active) and finds this object again through its `data`
-/// field. Start and stop are idempotent; the watcher is stopped before it is freed.
-public final class IOWatcher {
-    /// What the watcher waits for.
-    public struct Events: OptionSet, Sendable {
-        public let rawValue: Int32
-        public init(rawValue: Int32) { self.rawValue = rawValue }
-        public static let read = Events(rawValue: Int32(EV_READ))
-        public static let write = Events(rawValue: Int32(EV_WRITE))
-    }
-
+/// A libev watcher owned by a Swift object. The C watcher lives on the heap (libev keeps
+/// its address while it is active) and finds its owner again through its `data` field.
+/// Start and stop are idempotent; the watcher is stopped before it is freed, and
+/// `invalidate()` drops the handler so nothing it captured outlives its owner.
+public final class Watcher<CWatcher> {
     private let loop: EventLoop
-    private let watcher: UnsafeMutablePointer<ev_io>
-    private var handler: ((Events) -> Void)?
+    fileprivate let pointer: UnsafeMutablePointer<CWatcher>
+    private var handler: ((Int32) -> Void)?
+    private let startWatcher: (OpaquePointer, UnsafeMutablePointer<CWatcher>) -> Void
+    private let stopWatcher: (OpaquePointer, UnsafeMutablePointer<CWatcher>) -> Void
 
-    /// Creates a stopped watcher for `fd`; `handler` runs on each event until `invalidate()`.
-    public init(loop: EventLoop, fd: Int32, events: Events, handler: @escaping (Events) -> Void) {
+    fileprivate init(
+        loop: EventLoop,
+        initialize: (UnsafeMutablePointer<CWatcher>) -> Void,
+        start: @escaping (OpaquePointer, UnsafeMutablePointer<CWatcher>) -> Void,
+        stop: @escaping (OpaquePointer, UnsafeMutablePointer<CWatcher>) -> Void,
+        handler: @escaping (Int32) -> Void
+    ) {
         self.loop = loop
         self.handler = handler
-        watcher = .allocate(capacity: 1)
-        CRelayShims_ev_io_init(watcher, ioWatcherCallback, fd, events.rawValue)
-        watcher.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        startWatcher = start
+        stopWatcher = stop
+        pointer = .allocate(capacity: 1)
+        initialize(pointer)
+        // Every libev watcher starts with the common `ev_watcher` fields.
+        UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: ev_watcher.self).pointee.data =
+            Unmanaged.passUnretained(self).toOpaque()
     }
 
-    /// True while libev watches the descriptor.
-    public var isActive: Bool { CRelayShims_ev_is_active(watcher) != 0 }
+    /// True while libev watches.
+    public var isActive: Bool { CRelayShims_ev_is_active(pointer) != 0 }
 
     public func start() {
-        if !isActive, handler != nil { ev_io_start(loop.pointer, watcher) }
+        if !isActive, handler != nil { startWatcher(loop.pointer, pointer) }
     }
 
-    /// Stops watching; also clears an event fed but not yet delivered.
+    /// Stops watching; also clears an event that was fed but not yet delivered.
     public func stop() {
-        ev_io_stop(loop.pointer, watcher)
+        stopWatcher(loop.pointer, pointer)
     }
 
     /// Stops the watcher for good and drops the handler (and what it captured).
@@ -44,113 +48,81 @@ public final class IOWatcher {
         handler = nil
     }
 
-    /// Makes libev invoke the handler in the next loop iteration as if the descriptor
-    /// were ready: for input a TLS layer holds that the socket will not signal again.
-    public func feed(_ events: Events) {
-        if handler != nil { ev_feed_event(loop.pointer, watcher, events.rawValue) }
+    /// Makes libev invoke the handler in the next loop iteration as if `events` happened:
+    /// for input a TLS layer holds that the socket will not signal again.
+    public func feed(_ events: Int32) {
+        if handler != nil { ev_feed_event(loop.pointer, pointer, events) }
     }
 
-    fileprivate func fire(_ revents: Int32) {
-        handler?(Events(rawValue: revents))
+    fileprivate static func fire(_ data: UnsafeMutableRawPointer?, _ revents: Int32) {
+        guard let data else { return }
+        let owner = Unmanaged<Watcher<CWatcher>>.fromOpaque(data).takeUnretainedValue()
+        withExtendedLifetime(owner) { owner.handler?(revents) }
     }
 
     deinit {
         stop()
-        watcher.deallocate()
+        pointer.deallocate()
     }
 }
 
-private func ioWatcherCallback(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_io>?, _ revents: Int32) {
-    guard let data = watcher?.pointee.data else { return }
-    let owner = Unmanaged<IOWatcher>.fromOpaque(data).takeUnretainedValue()
-    withExtendedLifetime(owner) { owner.fire(revents) }
+/// Watches a descriptor for readiness.
+public typealias IOWatcher = Watcher<ev_io>
+/// Fires once after a delay.
+public typealias TimerWatcher = Watcher<ev_timer>
+/// Fires on a signal (default loop only).
+public typealias SignalWatcher = Watcher<ev_signal>
+
+/// Readiness a descriptor is watched for.
+public struct IOEvents: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let read = IOEvents(rawValue: Int32(EV_READ))
+    public static let write = IOEvents(rawValue: Int32(EV_WRITE))
 }
 
-/// An `ev_timer` owned by a Swift object; see ``IOWatcher`` for the ownership rules.
-public final class TimerWatcher {
-    private let loop: EventLoop
-    private let watcher: UnsafeMutablePointer<ev_timer>
-    private var handler: (() -> Void)?
-
-    /// Creates a stopped one-shot timer.
-    public init(loop: EventLoop, handler: @escaping () -> Void) {
-        self.loop = loop
-        self.handler = handler
-        watcher = .allocate(capacity: 1)
-        CRelayShims_ev_timer_init(watcher, timerWatcherCallback, 0, 0)
-        watcher.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+extension Watcher where CWatcher == ev_io {
+    /// A stopped watcher for `fd`; `handler` runs on each event until `invalidate()`.
+    public convenience init(loop: EventLoop, fd: Int32, events: IOEvents, handler: @escaping (IOEvents) -> Void) {
+        self.init(
+            loop: loop,
+            initialize: { CRelayShims_ev_io_init($0, { _, watcher, revents in IOWatcher.fire(watcher?.pointee.data, revents) }, fd, events.rawValue) },
+            start: { ev_io_start($0, $1) },
+            stop: { ev_io_stop($0, $1) },
+            handler: { handler(IOEvents(rawValue: $0)) })
     }
 
-    public var isActive: Bool { CRelayShims_ev_is_active(watcher) != 0 }
+    /// Feeds a readiness event (see ``feed(_:)``).
+    public func feed(_ events: IOEvents) { feed(events.rawValue) }
+}
+
+extension Watcher where CWatcher == ev_timer {
+    /// A stopped one-shot timer.
+    public convenience init(loop: EventLoop, handler: @escaping () -> Void) {
+        self.init(
+            loop: loop,
+            initialize: { CRelayShims_ev_timer_init($0, { _, watcher, revents in TimerWatcher.fire(watcher?.pointee.data, revents) }, 0, 0) },
+            start: { ev_timer_start($0, $1) },
+            stop: { ev_timer_stop($0, $1) },
+            handler: { _ in handler() })
+    }
 
     /// (Re)starts the timer to fire once, `seconds` from now.
     public func start(after seconds: Double) {
         stop()
-        guard handler != nil else { return }
-        CRelayShims_ev_timer_set(watcher, seconds, 0)
-        ev_timer_start(loop.pointer, watcher)
-    }
-
-    public func stop() {
-        if isActive { ev_timer_stop(loop.pointer, watcher) }
-    }
-
-    public func invalidate() {
-        stop()
-        handler = nil
-    }
-
-    fileprivate func fire() { handler?() }
-
-    deinit {
-        stop()
-        watcher.deallocate()
+        CRelayShims_ev_timer_set(pointer, seconds, 0)
+        start()
     }
 }
 
-private func timerWatcherCallback(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_timer>?, _ revents: Int32) {
-    guard let data = watcher?.pointee.data else { return }
-    let owner = Unmanaged<TimerWatcher>.fromOpaque(data).takeUnretainedValue()
-    withExtendedLifetime(owner) { owner.fire() }
-}
-
-/// An `ev_signal` watcher (default loop only); see ``IOWatcher`` for the ownership rules.
-public final class SignalWatcher {
-    private let loop: EventLoop
-    private let watcher: UnsafeMutablePointer<ev_signal>
-    private var handler: (() -> Void)?
-
-    public init(loop: EventLoop, signal: Int32, handler: @escaping () -> Void) {
-        self.loop = loop
-        self.handler = handler
-        watcher = .allocate(capacity: 1)
-        CRelayShims_ev_signal_init(watcher, signalWatcherCallback, signal)
-        watcher.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+extension Watcher where CWatcher == ev_signal {
+    /// A stopped watcher for `signal`.
+    public convenience init(loop: EventLoop, signal: Int32, handler: @escaping () -> Void) {
+        self.init(
+            loop: loop,
+            initialize: { CRelayShims_ev_signal_init($0, { _, watcher, revents in SignalWatcher.fire(watcher?.pointee.data, revents) }, signal) },
+            start: { ev_signal_start($0, $1) },
+            stop: { ev_signal_stop($0, $1) },
+            handler: { _ in handler() })
     }
-
-    public func start() {
-        if CRelayShims_ev_is_active(watcher) == 0, handler != nil { ev_signal_start(loop.pointer, watcher) }
-    }
-
-    public func stop() {
-        if CRelayShims_ev_is_active(watcher) != 0 { ev_signal_stop(loop.pointer, watcher) }
-    }
-
-    public func invalidate() {
-        stop()
-        handler = nil
-    }
-
-    fileprivate func fire() { handler?() }
-
-    deinit {
-        stop()
-        watcher.deallocate()
-    }
-}
-
-private func signalWatcherCallback(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_signal>?, _ revents: Int32) {
-    guard let data = watcher?.pointee.data else { return }
-    let owner = Unmanaged<SignalWatcher>.fromOpaque(data).takeUnretainedValue()
-    withExtendedLifetime(owner) { owner.fire() }
 }
