@@ -77,6 +77,14 @@ let package = Package(
             ],
             path: "Benchmarks/bench-crypto"
         ),
+        .executableTarget(
+            name: "bench-relay",
+            dependencies: [
+                "RelayProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/bench-relay"
+        ),
 
         // MARK: Tests
         .testTarget(name: "RelayCryptoTests", dependencies: ["RelayCrypto"]),
