@@ -29,6 +29,7 @@ public final class TLSServerContext {
             SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         }
         SSL_CTX_set_alpn_select_cb(context, selectRelayProtocol, nil)
+        SSL_CTX_set_client_hello_cb(context, requireApplicationProtocolOffer, nil)
     }
 
     deinit { SSL_CTX_free(context) }
@@ -44,6 +45,21 @@ public final class TLSServerContext {
         SSL_set_accept_state(ssl)
         return TLSStream(ssl: ssl, fd: fd, isServer: true)
     }
+}
+
+/// The ALPN callback below only runs when the client offers ALPN at all: a ClientHello
+/// without the extension is refused here, with the same alert.
+private func requireApplicationProtocolOffer(
+    _ ssl: OpaquePointer?, _ alert: UnsafeMutablePointer<Int32>?, _ argument: UnsafeMutableRawPointer?
+) -> Int32 {
+    var offered: UnsafePointer<UInt8>?
+    var offeredCount = 0
+    let type = UInt32(TLSEXT_TYPE_application_layer_protocol_negotiation)
+    guard let ssl, SSL_client_hello_get0_ext(ssl, type, &offered, &offeredCount) == 1 else {
+        alert?.pointee = SSL_AD_NO_APPLICATION_PROTOCOL
+        return SSL_CLIENT_HELLO_ERROR
+    }
+    return SSL_CLIENT_HELLO_SUCCESS
 }
 
 /// ALPN: choose `relay/1` from the client's list, or end the handshake (a client that
