@@ -84,3 +84,95 @@ def test_legacy_with_tls_option_is_a_usage_error(run_tool, executable, option):
     assert result.returncode == 64, result.stderr
     assert b"--legacy" in result.stderr
     assert b"listening" not in result.stdout
+
+
+def test_longest_name_joins(relay_server):
+    with relay_server("--legacy") as server:
+        a = LegacyClient(server.host, server.port, "\u00e9" * 127 + "a")  # 255 bytes of UTF-8
+        b = LegacyClient(server.host, server.port, "b" * 255)
+        with a, b:
+            assert a.key == b.key
+            assert_pair_works(a, b, "long names")
+
+
+def test_messages_wait_for_the_second_client(relay_server):
+    with relay_server("--legacy") as server:
+        with LegacyClient(server.host, server.port, "alice") as a:
+            sent = [a.send_message(f"early {i}") for i in range(50)]
+            with LegacyClient(server.host, server.port, "bob") as b:
+                assert b.key == a.key
+                for wire in sent:
+                    assert b.recv_payload() == wire[4:]
+
+
+def test_largest_frame_is_forwarded_and_one_more_byte_closes(relay_server):
+    with relay_server("--legacy", "--max-frame", "4096") as server:
+        a, b = legacy_pair(server)
+        with a, b:
+            payload = bytes(range(256)) * 16  # 4096 bytes: opaque to the relay
+            a.send_payload(payload)
+            assert b.recv_payload() == payload
+            b.send_payload(b"\x00" * 4097)
+            b.wait_closed()
+            # alice still holds the session: the next client gets its key and talks to her.
+            with LegacyClient(server.host, server.port, "carol") as c:
+                assert c.key == a.key
+                assert_pair_works(a, c, "after a too large frame")
+
+
+@pytest.mark.parametrize("bad", [
+    pytest.param(struct.pack("!I", 0), id="length-0"),
+    pytest.param(struct.pack("!I", 1_048_577), id="length-over-max-frame"),
+    pytest.param(struct.pack("!I", 0xFFFFFFFF), id="length-max-u32"),
+    pytest.param(b"GET / HTTP/1.1\r\nHost: relay\r\n\r\n", id="garbage"),
+])
+def test_bad_frame_closes_only_the_sender(relay_server, bad):
+    with relay_server("--legacy") as server:
+        a, b = legacy_pair(server)
+        with a, b:
+            # A good frame in the same write as the bad one is still delivered.
+            good = rp.legacy_encrypt(b.key, b"last good one")
+            b.sock.sendall(struct.pack("!I", len(good)) + good + bad)
+            assert a.recv_payload() == good
+            b.wait_closed()
+            with LegacyClient(server.host, server.port, "carol") as c:
+                assert c.key == a.key
+                assert_pair_works(a, c, "after a bad frame")
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(b"n" * 256, id="256-bytes"),
+    pytest.param(b"n" * 4000, id="4000-bytes"),
+    pytest.param(b"\xff\xfe\x00garbage", id="not-utf8"),
+    pytest.param(b"alice\n", id="control-character"),
+])
+def test_bad_name_closes_only_that_connection(relay_server, name):
+    with relay_server("--legacy") as server:
+        a, b = legacy_pair(server)
+        with a, b:
+            with socket.create_connection((server.host, server.port), timeout=rp.SOCKET_TIMEOUT) as bad:
+                bad.sendall(name)
+                assert_pair_works(a, b, "while a bad name is refused")
+                assert bad.recv(64) == b""  # closed without a key
+            assert_pair_works(a, b, "after a bad name")
+
+
+def test_client_that_never_sends_its_name_times_out(relay_server):
+    with relay_server("--legacy", "--handshake-timeout", "0.5") as server:
+        a, b = legacy_pair(server)
+        with a, b:
+            silent = socket.create_connection((server.host, server.port), timeout=rp.SOCKET_TIMEOUT)
+            with silent:
+                assert_pair_works(a, b, "while a client is silent")
+                assert silent.recv(64) == b""  # the relay closes it after 0.5 s, before our 5 s timeout
+            assert_pair_works(a, b, "after the silent client")
+
+
+def test_third_client_is_closed_and_pair_keeps_working(relay_server):
+    with relay_server("--legacy") as server:
+        a, b = legacy_pair(server)
+        with a, b:
+            with socket.create_connection((server.host, server.port), timeout=rp.SOCKET_TIMEOUT) as third:
+                third.sendall(b"carol")
+                assert third.recv(64) == b""
+            assert_pair_works(a, b, "after a third client")
