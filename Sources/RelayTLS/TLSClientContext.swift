@@ -52,26 +52,22 @@ public final class TLSClientContext {
     public init(trust: ServerTrust, clientCertificate: ClientCertificate?) throws(TLSSetupError) {
         context = try TLSContextBase.make(server: false)
         self.trust = trust
+        // Every stored property is set: if this initializer throws from here on, deinit
+        // runs and frees the context (freeing it here too would be a double free).
         let protocols = TLSContextBase.applicationProtocolWire
         guard SSL_CTX_set_alpn_protos(context, protocols, UInt32(protocols.count)) == 0 else {
-            SSL_CTX_free(context)
             throw TLSSetupError("cannot set ALPN")
         }
-        do throws(TLSSetupError) {
-            if case .certificateAuthority(let path) = trust {
-                guard SSL_CTX_load_verify_locations(context, path, nil) == 1 else {
-                    throw TLSSetupError("cannot load the CA file \(path): \(OpenSSLError.drain(or: "unreadable"))")
-                }
-                SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
-            } else {
-                // Pinning and TOFU judge the key itself after the handshake.
-                SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
+        if case .certificateAuthority(let path) = trust {
+            guard SSL_CTX_load_verify_locations(context, path, nil) == 1 else {
+                throw TLSSetupError("cannot load the CA file \(path): \(OpenSSLError.drain(or: "unreadable"))")
             }
-            if let clientCertificate { try use(clientCertificate) }
-        } catch {
-            SSL_CTX_free(context)
-            throw error
+            SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        } else {
+            // Pinning and TOFU judge the key itself after the handshake.
+            SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
         }
+        if let clientCertificate { try use(clientCertificate) }
     }
 
     deinit { SSL_CTX_free(context) }

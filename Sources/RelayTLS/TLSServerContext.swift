@@ -12,17 +12,17 @@ public final class TLSServerContext {
     public init(identity: ServerIdentity, clientCAPath: String?) throws(TLSSetupError) {
         context = try TLSContextBase.make(server: true)
         requiresClientCertificates = clientCAPath != nil
+        // Every stored property is set: if this initializer throws from here on, deinit
+        // runs and frees the context (freeing it here too would be a double free).
         guard SSL_CTX_use_certificate(context, identity.certificate) == 1,
               SSL_CTX_use_PrivateKey(context, identity.privateKey) == 1
         else {
-            SSL_CTX_free(context)
             throw TLSSetupError("cannot use the server certificate: \(OpenSSLError.drain(or: "unknown"))")
         }
         if let clientCAPath {
             guard SSL_CTX_load_verify_locations(context, clientCAPath, nil) == 1,
                   let names = SSL_load_client_CA_file(clientCAPath)
             else {
-                SSL_CTX_free(context)
                 throw TLSSetupError("cannot load the client CA \(clientCAPath): \(OpenSSLError.drain(or: "unreadable"))")
             }
             SSL_CTX_set_client_CA_list(context, names)
