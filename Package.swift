@@ -80,7 +80,8 @@ let package = Package(
         .executableTarget(
             name: "bench-relay",
             dependencies: [
-                "RelayProtocol",
+                // relay-server: so that `swift run bench-relay` builds the server it measures.
+                "relay-server", "RelayProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/bench-relay"

@@ -1,3 +1,2 @@
-// bench-relay: the relay measured against direct TCP, socat and a Python relay.
-// The harness lands in the files beside this one.
-print("bench-relay: not yet implemented")
+// swift run -c release bench-relay [--quick] [--json] [--sweep] [--instructions]
+BenchRelayCommand.main()

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+
+struct BenchRelayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-relay",
+        abstract: "The relay measured against direct TCP, socat and the original-style Python relay.",
+        discussion: """
+            Starts a release relay-server (--insecure-plaintext, port 0) and, as baselines, a \
+            direct TCP pair, socat (when on the PATH; apt-get install socat) and \
+            Benchmarks/python-relay/relay.py. Two peers in this process send v1 DATA frames \
+            through each, on 127.0.0.1 only: 1 MiB frames one way (MB/s), 64-byte frames \
+            pipelined one way (messages/s), 64-byte ping-pong (round trip p50/p99/p99.9), and \
+            the forwarder's peak RSS (VmHWM) per scenario. Progress goes to standard error.
+            """
+    )
+
+    @Flag(help: "A shorter run (under 30 s): 256 MiB, 1 s of messages, 2,000 round trips.")
+    var quick = false
+
+    @Flag(help: "Print the report as JSON instead of a table.")
+    var json = false
+
+    @Flag(help: "Also measure throughput and round trip for message sizes 16 B … 1 MiB (for the plot).")
+    var sweep = false
+
+    @Flag(help: "Only count relay-server's instructions per forwarded 64-byte message under valgrind --tool=callgrind.")
+    var instructions = false
+
+    @Option(help: "The relay-server executable (default: the one beside this executable).")
+    var relayServer: String?
+
+    func run() throws {
+        guard let server = relayServer ?? Tools.relayServer() else {
+            throw ValidationError("relay-server not found beside \(Tools.executableDirectory()); build it with swift build -c release, or pass --relay-server")
+        }
+        let launcher = PathLauncher(relayServer: server, socat: Tools.onPath("socat"), python: Tools.onPath("python3"),
+                                    pythonScript: Tools.pythonRelayScript())
+        var report = BenchReport()
+        report.command = (["bench-relay"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        report.quick = quick
+        report.workload = quick ? .quick : .full
+        let runner = Runner(launcher: launcher, workload: report.workload)
+
+        if instructions {
+            if let valgrind = Tools.onPath("valgrind") {
+                Runner.say("counting instructions under callgrind (four relay-server runs)")
+                do {
+                    report.instructions = try CallgrindCount.run(launcher: launcher, valgrind: valgrind,
+                                                                 bodyCount: report.workload.messageBodyBytes)
+                } catch {
+                    report.instructionsUnavailable = "callgrind run failed: \(error)"
+                }
+            } else {
+                report.instructionsUnavailable = "valgrind is not on the PATH (apt-get install valgrind)"
+            }
+        } else {
+            runner.runScenarios(into: &report)
+            report.targets = Targets.check(report)
+            if sweep { report.sweep = runner.runSweep(streamSeconds: quick ? 0.2 : 0.5) }
+        }
+
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(report)
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(TableReport.render(report))
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// Runs every scenario on every available path, each on a fresh forwarder so that each
+/// peak RSS belongs to one scenario, and the paths one after the other (never two at
+/// once: the machine has few cores).
+struct Runner {
+    let launcher: PathLauncher
+    let workload: Workload
+
+    /// Progress goes to standard error, so `--json` output stays clean.
+    static func say(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    func available() -> [PathKind] {
+        PathKind.allCases.filter { launcher.unavailableReason($0) == nil }
+    }
+
+    /// Opens `kind`, runs `body`, records the forwarder's peak RSS under `scenario`.
+    private func measure<T>(_ kind: PathKind, _ scenario: String, into results: inout PathResults,
+                            _ body: (OpenPath) throws -> T) -> T? {
+        do {
+            let path = try launcher.open(kind)
+            defer { path.close() }
+            let value = try body(path)
+            if let peak = path.forwarderPeakKiB { results.peakRSSKiB[scenario] = peak }
+            return value
+        } catch {
+            results.errors[scenario] = "\(error)"
+            Runner.say("  \(kind.rawValue): \(scenario) failed: \(error)")
+            return nil
+        }
+    }
+
+    /// Runs one scenario on each path in turn and stores its figure.
+    private func scenario<T>(_ name: String, _ kinds: [PathKind], _ results: inout [PathKind: PathResults],
+                             store: (inout PathResults, T) -> Void, describe: (T) -> String,
+                             _ body: (OpenPath) throws -> T) {
+        for kind in kinds {
+            var figures = results[kind] ?? PathResults()
+            if let value = measure(kind, name, into: &figures, body) {
+                store(&figures, value)
+                let peak = figures.peakRSSKiB[name].map { ", peak RSS \($0) KiB" } ?? ""
+                Runner.say("  \(kind.rawValue): \(describe(value))\(peak)")
+            }
+            results[kind] = figures
+        }
+    }
+
+    func runScenarios(into report: inout BenchReport) {
+        let kinds = available()
+        for kind in PathKind.allCases where !kinds.contains(kind) {
+            report.unavailable[kind] = launcher.unavailableReason(kind)
+            Runner.say("\(kind.rawValue): skipped, \(launcher.unavailableReason(kind)!)")
+        }
+        var results: [PathKind: PathResults] = [:]
+        let w = workload
+        Runner.say("throughput: \(w.throughputFrames) DATA frames of \(w.throughputBodyBytes) B, one way")
+        scenario("throughput", kinds, &results, store: { $0.throughput = $1 },
+                 describe: { Targets.format($0.megabytesPerSecond) + " MB/s" }) { path throws in
+            try StreamScenario.run(on: path, bodyCount: w.throughputBodyBytes, frameLimit: w.throughputFrames)
+        }
+        Runner.say("message rate: \(w.messageBodyBytes) B DATA frames pipelined one way for \(w.messageRateSeconds) s")
+        scenario("message rate", kinds, &results, store: { $0.messageRate = $1 },
+                 describe: { Targets.format($0.messagesPerSecond) + " msg/s" }) { path throws in
+            try StreamScenario.run(on: path, bodyCount: w.messageBodyBytes, secondsLimit: w.messageRateSeconds)
+        }
+        Runner.say("round trip: \(w.messageBodyBytes) B A → B → A, \(w.roundTrips) times")
+        scenario("round trip", kinds, &results, store: { $0.roundTrip = $1 },
+                 describe: { "p50 \(Targets.format($0.p50)) µs, p99 \(Targets.format($0.p99)) µs" }) { path throws in
+            try RoundTripScenario.run(on: path, bodyCount: w.messageBodyBytes, rounds: w.roundTrips, warmup: w.roundTripWarmup)
+        }
+        report.paths = results
+    }
+
+    /// Message sizes of the plot: 16 B to 1 MiB, ×4 each step.
+    static let sweepSizes = [16, 64, 256, 1024, 4096, 16384, 65536, 262_144, 1_048_576]
+
+    /// Throughput (a timed stream) and round trip for every size on every path, one
+    /// forwarder per path and size.
+    func runSweep(streamSeconds: Double) -> [SweepPoint] {
+        var points: [SweepPoint] = []
+        for size in Self.sweepSizes {
+            for kind in available() {
+                var scratch = PathResults()
+                let rounds = size >= 65536 ? 300 : 2000
+                let point = measure(kind, "sweep \(size)", into: &scratch) { path throws in
+                    let stream = try StreamScenario.run(on: path, bodyCount: size, secondsLimit: streamSeconds)
+                    let roundTrip = try RoundTripScenario.run(on: path, bodyCount: size, rounds: rounds, warmup: rounds / 10)
+                    return SweepPoint(path: kind, stream: stream, roundTrip: roundTrip)
+                }
+                if let point {
+                    points.append(point)
+                    Runner.say("sweep \(size) B \(kind.rawValue): \(Targets.format(point.stream.megabytesPerSecond)) MB/s, p50 \(Targets.format(point.roundTrip.p50)) µs")
+                }
+            }
+        }
+        return points
+    }
+}
