@@ -192,17 +192,33 @@ final class Connection {
     /// frame, so it fails with a clear message instead of a reset. What it sent is read
     /// and discarded first, so the close does not turn into a reset.
     private func refusePlaintextClient() {
-        let plain = PlainStream(fd: stream.fd)
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        while case .processed(let count)? = try? scratch.withUnsafeMutableBytes({ try plain.read(into: $0) }), count > 0 {}
+        let plain = discardPendingInput()
         let frame = Frame.error(.malformed, "this relay speaks TLS; connect without --insecure-plaintext").encoded()
         _ = try? frame.withUnsafeBytes { bytes throws(IOError) in try plain.write(bytes) }
         plain.closeWrite()
         fail(.notTLS)
     }
 
+    /// Reads and drops what the socket holds (at most 64 KiB, so a flood cannot hold the
+    /// loop), so that closing it sends FIN, not a reset that could destroy the last bytes
+    /// we wrote before the client reads them.
+    @discardableResult
+    private func discardPendingInput() -> PlainStream {
+        let plain = PlainStream(fd: stream.fd)
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<16 {
+            guard case .processed(let count)? = try? scratch.withUnsafeMutableBytes({ try plain.read(into: $0) }),
+                  count > 0
+            else { break }
+        }
+        return plain
+    }
+
     private func fail(_ error: IOError) {
         let wasOpen = isOpen
+        // A failed TLS handshake has just written its alert (say, "certificate required"):
+        // let the client read it.
+        if wasOpen, !stream.isEstablished { discardPendingInput() }
         abort()
         if wasOpen { delegate?.connectionFailed(self, error) }
     }
