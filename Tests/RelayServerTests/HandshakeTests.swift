@@ -1,0 +1,42 @@
+import Testing
+import RelayProtocol
+
+/// PROTOCOL.md section 2, "Handshake": HELLO first, answered with WELCOME (key, the
+/// server's maxFrame, the peer's name or none), and PEER_JOINED to the peer already there.
+struct HandshakeTests {
+    @Test func welcomeCarriesKeyMaxFrameAndPeer() throws {
+        try withRelayServer(["--max-frame", "65536"]) { server in
+            let (alice, aliceWelcome) = try server.join("alice")
+            #expect(aliceWelcome.sessionKey.count == 32)
+            #expect(aliceWelcome.sessionKey != [UInt8](repeating: 0, count: 32))
+            #expect(aliceWelcome.maxFrame == 65536)
+            #expect(aliceWelcome.peer == "", "no peer yet: peerLen 0")
+
+            let (_, bobWelcome) = try server.join("bob")
+            #expect(bobWelcome.maxFrame == 65536)
+            #expect(bobWelcome.peer == "alice")
+            #expect(try alice.receiveFrame() == .peerJoined(name: Array("bob".utf8)))
+        }
+    }
+
+    @Test func defaultMaxFrameIsEchoed() throws {
+        try withRelayServer { server in
+            let (_, welcome) = try server.join("zoë")
+            #expect(welcome.maxFrame == 1_048_576)
+        }
+    }
+
+    @Test func helloSplitAcrossWritesStillJoins() throws {
+        try withRelayServer { server in
+            let client = try server.connect()
+            let hello = Frame.hello(name: Array("slow".utf8)).encoded()
+            for byte in hello { try client.send([byte]) }
+            let frame = try client.receiveFrame()
+            guard case .welcome(_, _, let peer) = frame else {
+                Issue.record("expected WELCOME, got \(frame.summary)")
+                return
+            }
+            #expect(peer.isEmpty)
+        }
+    }
+}
