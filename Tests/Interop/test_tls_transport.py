@@ -1,0 +1,169 @@
+"""The TLS transport under load and abuse: a 64 MiB transfer between two Python ssl peers
+arrives intact and in order; plaintext meeting TLS (either way round) ends with one
+clear line, never a hang; a hundred garbage handshakes do not disturb a connected pair."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import socket
+import ssl
+import struct
+import threading
+from hashlib import sha256
+
+import pytest
+
+from relaypeer import DATA, ERROR, ERROR_CODES, PEER_JOINED, PING, PONG, encode_frame, parse_error
+from tls_support import TLSPeer, client_context, known_servers_lines
+
+TRANSFER_BYTES = 64 * 1024 * 1024
+FRAME_BODY = 512 * 1024
+
+
+def test_64_mib_over_tls_arrives_intact_and_in_order(relay_server):
+    block = os.urandom(FRAME_BODY + 4096)
+    count = TRANSFER_BYTES // FRAME_BODY
+
+    def body(sequence: int) -> bytes:
+        offset = sequence * 97 % 4096
+        return struct.pack("!Q", sequence) + block[offset:offset + FRAME_BODY - 8]
+
+    with relay_server() as server, TLSPeer(server.host, server.port, "alice", timeout=10) as alice, \
+            TLSPeer(server.host, server.port, "bob", timeout=10) as bob:
+        assert alice.expect(PEER_JOINED)[0] == b"bob"
+        sent = sha256()
+        failure: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                for sequence in range(count):
+                    payload = body(sequence)
+                    sent.update(payload)
+                    alice.send_frame(DATA, payload)
+            except BaseException as error:  # reported by the main thread
+                failure.append(error)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        received = sha256()
+        total = 0
+        for sequence in range(count):
+            frame_type, payload, _ = bob.recv_frame()
+            assert frame_type == DATA
+            (got,) = struct.unpack("!Q", payload[:8])
+            assert got == sequence, f"frame {got} arrived in place of {sequence}"
+            assert payload == body(sequence)
+            received.update(payload)
+            total += len(payload)
+        sender.join(10)
+        assert not failure, failure
+        assert total == TRANSFER_BYTES
+        assert received.digest() == sent.digest()
+
+
+def _error_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def test_plaintext_client_reaching_a_tls_relay_gets_one_clear_line(relay_server, relay_client):
+    with relay_server("--handshake-timeout", "3") as server, \
+            relay_client("--insecure-plaintext", name="alice", port=server.port) as client:
+        code = client.wait(timeout=3)  # within the relay's handshake timeout
+        assert code == 1
+        lines = _error_lines(client.stderr.text)
+        assert len(lines) == 1, lines
+        assert "speaks TLS" in lines[0] and "--insecure-plaintext" in lines[0], lines
+        assert client.stdout.text == ""
+
+
+def test_tls_client_reaching_a_plaintext_relay_gets_one_clear_line(relay_server, relay_client, relay_env):
+    with relay_server("--insecure-plaintext") as server, \
+            relay_client(name="alice", port=server.port) as client:
+        code = client.wait(timeout=10)  # within the client's handshake timeout
+        assert code == 1
+        lines = _error_lines(client.stderr.text)
+        assert len(lines) == 1, lines
+        assert "TLS" in lines[0] and "--insecure-plaintext" in lines[0], lines
+        assert not os.path.exists(relay_env["XDG_CONFIG_HOME"] + "/relay/known_servers")
+        # An independent TLS client fails as fast (a socket timeout bounds the wait).
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            TLSPeer(server.host, server.port, "bob", timeout=3)
+
+
+def _client_hello() -> bytes:
+    """The bytes of a real TLS 1.3 ClientHello offering relay/1 (from the ssl module)."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    handshake = client_context().wrap_bio(incoming, outgoing)
+    with contextlib.suppress(ssl.SSLWantReadError):
+        handshake.do_handshake()
+    return outgoing.read()
+
+
+def _garbage(rng: random.Random, hello: bytes, index: int) -> bytes:
+    noise = rng.randbytes(rng.randrange(1, 4096))
+    kind = index % 6
+    if kind == 0:
+        return noise                                          # anything at all
+    if kind == 1:
+        return b"\x16" + noise                                # passes the first-byte check
+    if kind == 2:
+        return b"\x16\x03\x01\xff\xff" + noise[:100]           # a record that never completes
+    if kind == 3:
+        return hello[:rng.randrange(1, len(hello))]            # a truncated ClientHello
+    if kind == 4:
+        return hello + b"\x17\x03\x03\x00\x40" + noise[:64]   # a ClientHello, then junk records
+    corrupted = bytearray(hello)
+    for _ in range(8):
+        corrupted[rng.randrange(5, len(corrupted))] ^= 1 << rng.randrange(8)
+    return bytes(corrupted)                                   # a ClientHello with flipped bits
+
+
+def test_garbage_handshakes_do_not_disturb_a_connected_pair(relay_server):
+    rng = random.Random(4)
+    hello = _client_hello()
+    assert hello[0] == 0x16
+    with relay_server() as server, TLSPeer(server.host, server.port, "alice") as alice, \
+            TLSPeer(server.host, server.port, "bob") as bob:
+        alice.expect(PEER_JOINED)
+        stalled: list[socket.socket] = []
+        exchanged = 0
+
+        def exchange() -> None:
+            nonlocal exchanged
+            text = f"message {exchanged}".encode()
+            alice.send_message(text)
+            assert bob.recv_message() == text
+            bob.send_frame(PING, bytes([exchanged % 256]))
+            assert bob.expect(PONG)[0] == bytes([exchanged % 256])
+            exchanged += 1
+
+        try:
+            for index in range(100):
+                sock = socket.create_connection((server.host, server.port), timeout=5)
+                sock.sendall(_garbage(rng, hello, index))
+                if index % 3 == 0:
+                    # Abortive close (RST) for some, orderly close for others.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    sock.close()
+                elif index % 3 == 1:
+                    sock.close()
+                else:
+                    stalled.append(sock)
+                if index % 10 == 9:
+                    exchange()
+        finally:
+            for sock in stalled:
+                sock.close()
+        exchange()
+        assert exchanged == 11
+
+        # The relay still serves TLS handshakes: a third peer is told the relay is full.
+        with TLSPeer(server.host, server.port, "carol", hello=False) as carol:
+            carol.send_frame(0x01, bytes([1, 5]) + b"carol")
+            frame_type, body, _ = carol.recv_frame()
+            assert frame_type == ERROR
+            assert ERROR_CODES[parse_error(body)[0]] == "RELAY_FULL"
+        exchange()
+        assert server.alive()
