@@ -61,3 +61,35 @@ enum TestVectors {
             .deletingLastPathComponent()  // repository
     }
 }
+
+/// Deterministic pseudo-random bytes (SplitMix64): distinct content per length and seed,
+/// and a failing case reproduces exactly.
+enum TestBytes {
+    static func make(count: Int, seed: UInt64) -> [UInt8] {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(count)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            withUnsafeBytes(of: z.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        bytes.removeLast(bytes.count - count)
+        return bytes
+    }
+}
+
+/// Byte comparison with a short failure message (a failed `==` on a 1 MiB array prints
+/// every byte): nil when equal, otherwise the lengths and the first differing offset.
+enum ByteDiff {
+    static func between(_ actual: [UInt8]?, _ expected: [UInt8]) -> String? {
+        guard let actual else { return "nothing, expected \(expected.count) bytes" }
+        if actual == expected { return nil }
+        let first = zip(actual, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            ?? min(actual.count, expected.count)
+        return "\(actual.count) bytes, expected \(expected.count); first difference at offset \(first)"
+    }
+}
