@@ -24,6 +24,8 @@ struct ForgedMessageTests {
         }
     }
 
+    /// Below 16 bytes of ciphertext the message is also under the minimum length; from 17
+    /// on, version and tag are right and only the block-alignment check stands in the way.
     @Test("Ciphertext length not a multiple of 16, correctly tagged: refused")
     func ciphertextNotWholeBlocks() throws {
         let cipher = try opener()
