@@ -61,6 +61,7 @@ struct BenchRelayCommand: ParsableCommand {
         }
 
         if json {
+            report.paths = instructions ? [:] : report.paths
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = try encoder.encode(report)

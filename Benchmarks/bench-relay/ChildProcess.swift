@@ -73,6 +73,16 @@ final class ChildProcess {
             .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }.first }
     }
 
+    /// Waits for the process to exit by itself; returns its exit status.
+    func waitForExit() -> Int32 {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let code = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        exitStatus = code
+        return code
+    }
+
     /// SIGTERM, then waits up to `seconds` (SIGKILL after that). Returns the exit status
     /// (128 + signal when killed by one).
     @discardableResult

@@ -45,7 +45,7 @@ final class OpenPath {
 /// Then one DATA frame goes A → B and one B → A, so the path is proven live before any
 /// clock starts.
 struct PathLauncher {
-    let relayServer: String
+    var relayServer: String
     let socat: String?
     let python: String?
     let pythonScript: String?

@@ -31,28 +31,7 @@ enum TableReport {
             lines.append("\(kind.rawValue): not measured, \(reason)")
         }
         let kinds = PathKind.allCases
-        let baselines = kinds.filter { $0 != .relay }
-        let labelWidth = 32
-        let width = 12
-        var header = pad("", labelWidth)
-        for kind in kinds { header += padLeft(kind.rawValue, width) }
-        for kind in baselines { header += padLeft("/\(kind.rawValue)", width) }
-        lines.append("")
-        lines.append(header)
-        for row in rows {
-            var line = pad(row.label, labelWidth)
-            let values = kinds.map { report.paths[$0].flatMap(row.value) }
-            for value in values {
-                line += padLeft(value.map { grouped($0, decimals: row.decimals) } ?? "-", width)
-            }
-            let mine = values[0]
-            for kind in baselines {
-                let theirs = report.paths[kind].flatMap(row.value)
-                let text = if let mine, let theirs, theirs > 0 { Targets.format(mine / theirs) + "×" } else { "-" }
-                line += padLeft(text, width)
-            }
-            lines.append(line)
-        }
+        if !report.paths.isEmpty { lines += figureTable(report) }
         for (kind, results) in report.paths.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             for (scenario, error) in results.errors.sorted(by: { $0.key < $1.key }) {
                 lines.append("\(kind.rawValue) \(scenario) failed: \(error)")
@@ -97,6 +76,35 @@ enum TableReport {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// One row per figure, one column per path, then the relay's ratio to each baseline.
+    private static func figureTable(_ report: BenchReport) -> [String] {
+        var lines: [String] = []
+        let kinds = PathKind.allCases
+        let baselines = kinds.filter { $0 != .relay }
+        let labelWidth = 32
+        let width = 12
+        var header = pad("", labelWidth)
+        for kind in kinds { header += padLeft(kind.rawValue, width) }
+        for kind in baselines { header += padLeft("/\(kind.rawValue)", width) }
+        lines.append("")
+        lines.append(header)
+        for row in rows {
+            var line = pad(row.label, labelWidth)
+            let values = kinds.map { report.paths[$0].flatMap(row.value) }
+            for value in values {
+                line += padLeft(value.map { grouped($0, decimals: row.decimals) } ?? "-", width)
+            }
+            let mine = values[0]
+            for kind in baselines {
+                let theirs = report.paths[kind].flatMap(row.value)
+                let text = if let mine, let theirs, theirs > 0 { Targets.format(mine / theirs) + "×" } else { "-" }
+                line += padLeft(text, width)
+            }
+            lines.append(line)
+        }
+        return lines
     }
 
     /// `1234567.8` as `1,234,568` (decimals 0) or `1,234,567.8`.
