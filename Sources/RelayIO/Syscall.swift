@@ -54,4 +54,14 @@ public enum Syscall {
     public static func ignoreSIGPIPE() {
         _ = signal(SIGPIPE, SIG_IGN)
     }
+
+    /// Unblocks `signals` for the calling thread. A blocked mask survives `exec`, so a
+    /// process started from a thread that blocks signals (a Dispatch worker, some
+    /// supervisors) would otherwise never see the SIGTERM meant to stop it.
+    public static func unblock(_ signals: [Int32]) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in signals { sigaddset(&set, signal) }
+        _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
 }

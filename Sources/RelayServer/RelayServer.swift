@@ -59,6 +59,7 @@ public final class RelayServer {
         watcher.start()
         acceptWatcher = watcher
         acceptPause = TimerWatcher(loop: loop) { [weak self] in self?.resumeAccepting() }
+        Syscall.unblock([SIGINT, SIGTERM])
         for signal in [SIGINT, SIGTERM] {
             let signalWatcher = SignalWatcher(loop: loop, signal: signal) { [weak self] in self?.requestShutdown() }
             signalWatcher.start()
