@@ -39,6 +39,10 @@ final class Connection {
 
     /// Bytes read per wake-up once joined: large reads keep syscalls per byte low.
     static let joinedReadSize = 256 * 1024
+    /// Bytes the partial frame at the end of the input still lacks (0: none or unknown).
+    /// A read asks for at least that many, so a large frame completes in few reads and
+    /// ends at the end of the buffer (nothing left over to move to the front).
+    var bytesToCompleteFrame = 0
     /// Bytes read per wake-up during the handshake (and while closing), so idle
     /// handshakes stay small. A legacy handshake reads 256: a name is one read of at
     /// most 255 bytes, and a 256th byte proves it too long.
@@ -226,7 +230,8 @@ final class Connection {
     // MARK: Events
 
     private func handleReadable() {
-        let readSize = phase == .handshaking || phase == .closing ? handshakeReadSize : Self.joinedReadSize
+        let readSize = phase == .handshaking || phase == .closing
+            ? handshakeReadSize : max(Self.joinedReadSize, bytesToCompleteFrame)
         let result: IOResult
         do {
             result = try input.read(from: stream, limit: readSize)

@@ -47,6 +47,13 @@ extension RelayServer {
         }
 
         while connection.isOpen {
+            if !configuration.legacy, connection.name != nil {
+                let end = endOfDataRun(in: bytes, from: offset)
+                if end > offset {
+                    if runStart == nil { runStart = offset }
+                    offset = end
+                }
+            }
             let unit: InputUnit
             do {
                 guard let next = try nextUnit(in: UnsafeRawBufferPointer(rebasing: bytes[offset...]),
@@ -77,9 +84,40 @@ extension RelayServer {
         }
         forwardRun(until: offset)
         if connection.isOpen {
+            connection.bytesToCompleteFrame = bytesToComplete(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
             connection.input.consume(offset)
             updateReading(connection)
         }
+    }
+
+    /// The end of the run of whole, valid DATA frames starting at `offset` (v1, joined
+    /// sender): the forwarding hot loop, a header check per frame and no calls. It stops
+    /// at anything else (a control frame, a partial frame, a header to refuse), which the
+    /// full parser then handles.
+    private func endOfDataRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return start }
+        let count = bytes.count
+        let maxFrame = Int(configuration.maxFrame)
+        let dataType = FrameType.data.rawValue
+        var offset = start
+        while count - offset >= FrameHeader.byteCount {
+            let header = base + offset
+            let length = Int(UInt32(bigEndian: header.loadUnaligned(as: UInt32.self)))
+            guard header.load(fromByteOffset: 4, as: UInt8.self) == dataType, length >= 1, length <= maxFrame,
+                  count - offset - 4 >= length
+            else { break }
+            offset += 4 + length
+        }
+        return offset
+    }
+
+    /// Bytes still missing from the partial frame at the start of `rest` (both formats
+    /// start with a 4-byte length that counts what follows it), or 0 when unknown.
+    private func bytesToComplete(_ rest: UnsafeRawBufferPointer) -> Int {
+        guard rest.count >= 4 else { return 0 }
+        let length = Int(UInt32(bigEndian: rest.loadUnaligned(as: UInt32.self)))
+        guard length <= Int(configuration.maxFrame) else { return 0 }
+        return max(0, 4 + length - rest.count)
     }
 
     /// Applies one decoded non-DATA frame (or a DATA frame before HELLO).
