@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import signal
 import socket
 import ssl
 import struct
@@ -15,8 +16,8 @@ from hashlib import sha256
 
 import pytest
 
-from relaypeer import DATA, ERROR, ERROR_CODES, PEER_JOINED, PING, PONG, encode_frame, parse_error
-from tls_support import TLSPeer, client_context, known_servers_lines
+from relaypeer import DATA, ERROR, ERROR_CODES, PEER_JOINED, PEER_LEFT, PING, PONG, parse_error
+from tls_support import TLSPeer, client_context
 
 TRANSFER_BYTES = 64 * 1024 * 1024
 FRAME_BODY = 512 * 1024
@@ -167,3 +168,76 @@ def test_garbage_handshakes_do_not_disturb_a_connected_pair(relay_server):
             assert ERROR_CODES[parse_error(body)[0]] == "RELAY_FULL"
         exchange()
         assert server.alive()
+
+
+def test_orderly_closes_send_close_notify(relay_server):
+    """A ragged end (no close_notify) would raise ssl.SSLEOFError in these peers."""
+    with relay_server() as server, TLSPeer(server.host, server.port, "alice", strict_close=True) as alice, \
+            TLSPeer(server.host, server.port, "bob", strict_close=True) as bob:
+        with TLSPeer(server.host, server.port, "carol", strict_close=True, hello=False) as carol:
+            carol.send_frame(0x01, bytes([1, 5]) + b"carol")
+            code, _ = carol.expect_error()
+            assert ERROR_CODES[code] == "RELAY_FULL"
+            carol.wait_closed()
+        bob.bye()
+        bob.wait_closed()
+        bob.close()
+        alice.expect(PEER_JOINED)
+        assert alice.expect(PEER_LEFT)[0] == b"bob"
+        # SIGTERM: SHUTTING_DOWN, then close_notify, and a clean exit once Alice closes.
+        os.kill(server.pid, signal.SIGTERM)
+        code, _ = alice.expect_error()
+        assert ERROR_CODES[code] == "SHUTTING_DOWN"
+        alice.wait_closed()
+        alice.close()
+        assert server.wait() == 0
+
+
+def test_frame_over_the_limit_is_refused_from_its_header_over_tls(relay_server):
+    with relay_server("--max-frame", "4096") as server, TLSPeer(server.host, server.port, "alice") as alice:
+        alice.send_raw(struct.pack("!IB", 4097, DATA))  # the header alone, no body
+        code, _ = alice.expect_error()
+        assert ERROR_CODES[code] == "FRAME_TOO_LARGE"
+        alice.wait_closed()
+
+
+def _resident_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_backpressure_over_tls_bounds_the_relay_and_loses_nothing(relay_server):
+    """Bob does not read while Alice sends 48 MiB: the relay stops reading her (its
+    memory stays far below what was sent), then Bob reads everything, in order."""
+    frame_body = 256 * 1024
+    count = 48 * 1024 * 1024 // frame_body
+    block = os.urandom(frame_body)
+    with relay_server("--queue-limit", "65536") as server, \
+            TLSPeer(server.host, server.port, "alice", timeout=15) as alice, \
+            TLSPeer(server.host, server.port, "bob", timeout=15) as bob:
+        alice.expect(PEER_JOINED)
+        before = _resident_bytes(server.pid)
+        failure: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                for sequence in range(count):
+                    alice.send_frame(DATA, struct.pack("!Q", sequence) + block[8:])
+            except BaseException as error:
+                failure.append(error)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        # Without backpressure 48 MiB would be through in a fraction of this.
+        sender.join(1.5)
+        assert sender.is_alive(), "the relay kept reading a sender whose receiver reads nothing"
+        grown = _resident_bytes(server.pid) - before
+        assert grown < 16 * 1024 * 1024, f"the relay grew by {grown} bytes"
+        for sequence in range(count):
+            frame_type, payload, _ = bob.recv_frame()
+            assert frame_type == DATA and payload == struct.pack("!Q", sequence) + block[8:]
+        sender.join(10)
+        assert not sender.is_alive() and not failure, failure

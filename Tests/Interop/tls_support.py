@@ -172,11 +172,12 @@ def client_context(*, alpn: tuple[str, ...] | None = (ALPN,), issued: Issued | N
 
 
 def tls_socket(host: str, port: int, context: ssl.SSLContext | None = None,
-               timeout: float = SOCKET_TIMEOUT) -> ssl.SSLSocket:
-    """A connected, handshaken TLS socket (raises ssl.SSLError when refused)."""
+               timeout: float = SOCKET_TIMEOUT, strict_close: bool = False) -> ssl.SSLSocket:
+    """A connected, handshaken TLS socket (raises ssl.SSLError when refused). With
+    ``strict_close``, an end of input without close_notify raises ssl.SSLEOFError."""
     raw = socket.create_connection((host, port), timeout=timeout)
     try:
-        return (context or client_context()).wrap_socket(raw)
+        return (context or client_context()).wrap_socket(raw, suppress_ragged_eofs=not strict_close)
     except BaseException:
         raw.close()
         raise
@@ -186,9 +187,9 @@ class TLSPeer(V1Peer):
     """relaypeer's v1 peer over a TLS socket of the ssl module."""
 
     def __init__(self, host: str, port: int, name: str | bytes, *, context: ssl.SSLContext | None = None,
-                 timeout: float = SOCKET_TIMEOUT, hello: bool = True):
+                 timeout: float = SOCKET_TIMEOUT, hello: bool = True, strict_close: bool = False):
         self.name = name.encode() if isinstance(name, str) else name
-        self.sock = tls_socket(host, port, context, timeout)
+        self.sock = tls_socket(host, port, context, timeout, strict_close)
         self.welcome = None
         if hello:
             self.hello()
