@@ -181,6 +181,22 @@ final class TestClient: @unchecked Sendable {
         }
     }
 
+    /// Reads and discards until the relay closes the connection (end of stream or
+    /// reset): true, or false when the receive timeout passes first.
+    func discardUntilClosed() -> Bool {
+        var scratch = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 { continue }
+            if count == 0 { return true }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return false
+            default: return true
+            }
+        }
+    }
+
     // MARK: Protocol steps
 
     /// Sends HELLO and returns the WELCOME's fields; throws on anything else.
