@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from relaypeer import ERROR, ERROR_CODES, HELLO, V1Peer, hello_body, parse_error
-from tls_support import ALPN, TLSPeer, client_context, printed_fingerprint, spki_fingerprint, tls_socket
+from tls_support import (ALPN, TLSPeer, client_context, deliver, known_servers_lines, printed_fingerprint,
+                         spki_fingerprint, tls_socket)
 
 
 def test_default_start_creates_the_identity_once_and_reuses_it(relay_server, relay_env):
@@ -38,6 +39,29 @@ def test_default_start_creates_the_identity_once_and_reuses_it(relay_server, rel
             assert peer.peer_fingerprint == first
 
 
+def test_without_xdg_variables_the_identity_and_records_live_under_home(relay_server, relay_client, relay_env):
+    del relay_env["XDG_STATE_HOME"], relay_env["XDG_CONFIG_HOME"]
+    home = Path(relay_env["HOME"])
+    with relay_server() as server:
+        fingerprint = printed_fingerprint(server)
+        assert spki_fingerprint((home / ".local/state/relay/server-cert.pem").read_bytes()) == fingerprint
+        assert stat.S_IMODE((home / ".local/state/relay").stat().st_mode) == 0o700
+        code, client = deliver(relay_client, server)
+        assert code == 0, client.stderr.text
+        assert known_servers_lines(home / ".config/relay/known_servers") == [f"127.0.0.1:{server.port} {fingerprint}"]
+
+
+def test_an_identity_missing_one_file_is_refused_not_replaced(relay_server, run_tool, relay_env):
+    state = Path(relay_env["XDG_STATE_HOME"]) / "relay"
+    with relay_server():
+        pass
+    (state / "server-cert.pem").unlink()
+    result = run_tool("relay-server", "--port", "0")
+    assert result.returncode == 1
+    assert b"server-cert.pem" in result.stderr and b"listening" not in result.stdout
+    assert not (state / "server-cert.pem").exists(), "a new certificate for the old key would hide the loss"
+
+
 def test_state_dir_option_holds_a_separate_identity(relay_server, tmp_path):
     with relay_server() as server:
         default = printed_fingerprint(server)
@@ -55,6 +79,8 @@ def test_ssl_client_negotiates_tls13_and_alpn_and_completes_hello(relay_server):
         assert len(welcome.session_key) == 32
         assert welcome.max_frame == 1_048_576
         assert welcome.peer == b""
+        # Read after the handshake, a NewSessionTicket would have arrived by now: none is sent.
+        assert not peer.sock.session.has_ticket
         with TLSPeer(server.host, server.port, "bob") as bob:
             assert bob.key == welcome.session_key
             assert bob.welcome.peer == b"alice"

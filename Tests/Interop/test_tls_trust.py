@@ -115,6 +115,20 @@ def test_ca_verification_refuses(relay_server, relay_client, server_pki, case, e
         assert "refused" in client.stderr.text and expected in client.stderr.text, client.stderr.text
 
 
+@pytest.mark.parametrize("names, accepted", [(("localhost",), True), (("relay.example",), False)])
+def test_ca_verification_checks_the_host_name(relay_server, relay_client, server_pki, names, accepted):
+    """By name: the relay listens where "localhost" resolves, the client connects to
+    "localhost" and the certificate must carry that DNS name (no IP address in it)."""
+    issued = server_pki["ca"].issue(names[0], dns=names, stem="by-name-" + names[0])
+    with relay_server("--host", "localhost", "--tls-cert", str(issued.cert), "--tls-key", str(issued.key)) as server:
+        code, client = deliver(relay_client, server, "--ca", str(server_pki["ca"].cert), host="localhost")
+        if accepted:
+            assert code == 0, client.stderr.text
+        else:
+            assert code == 1
+            assert "refused" in client.stderr.text and "mismatch" in client.stderr.text, client.stderr.text
+
+
 def test_two_clients_chat_over_tls_with_only_name_and_port(relay_server, bin_dir, relay_env):
     """The quick start: TLS on, trust on first use, no flag beyond --name (and --port,
     as the test's relay listens on a free port)."""

@@ -202,12 +202,14 @@ class TLSPeer(V1Peer):
 # ---------------------------------------------------------------- relay-client against a TLS peer
 
 def deliver(relay_client, server, *args: str, name: str = "alice", text: str = "hello over TLS",
-            context: ssl.SSLContext | None = None, peer_name: str = "peer") -> tuple[int, object]:
-    """Runs ``relay-client --name NAME ARGS`` with one line of input while a TLS peer is
-    joined. Returns (exit code, the client process); on exit code 0 the peer has
-    received the line, sealed under the session key, between PEER_JOINED and PEER_LEFT."""
-    with TLSPeer(server.host, server.port, peer_name, context=context) as peer, \
-            relay_client(*args, name=name, port=server.port) as client:
+            context: ssl.SSLContext | None = None, peer_name: str = "peer",
+            host: str = "127.0.0.1") -> tuple[int, object]:
+    """Runs ``relay-client --name NAME --host HOST ARGS`` with one line of input while a
+    TLS peer is joined. Returns (exit code, the client process); on exit code 0 the peer
+    has received the line, sealed under the session key, between PEER_JOINED and
+    PEER_LEFT."""
+    with TLSPeer(host, server.port, peer_name, context=context) as peer, \
+            relay_client(*args, name=name, port=server.port, host=host) as client:
         with contextlib.suppress(BrokenPipeError):  # a refusing client may be gone already
             client.send_line(text)
             client.close_stdin()
