@@ -32,6 +32,10 @@ public final class OutputQueue {
     private let writer: VectorWriter
     private var chunks: [Chunk] = []
     private var head = 0
+    /// The largest chunk written out, kept for the next append that needs a new chunk:
+    /// a receiver that keeps falling behind by a large run then reuses warm memory
+    /// instead of faulting in fresh pages for every run.
+    private var spare: Chunk?
     private let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: OutputQueue.maximumVectors)
     /// Bytes queued and not yet written.
     public private(set) var byteCount = 0
@@ -57,6 +61,12 @@ public final class OutputQueue {
         let tail: Chunk
         if head < chunks.count, let last = chunks.last, last.spare >= bytes.count {
             tail = last
+        } else if let reusable = spare, reusable.storage.count >= bytes.count {
+            spare = nil
+            reusable.start = 0
+            reusable.end = 0
+            tail = reusable
+            chunks.append(tail)
         } else {
             tail = Chunk(capacity: max(bytes.count, Self.minimumChunkCapacity))
             chunks.append(tail)
@@ -117,11 +127,12 @@ public final class OutputQueue {
         return true
     }
 
-    /// Drops everything queued.
+    /// Drops everything queued (and the spare chunk).
     public func removeAll() {
         chunks.removeAll()
         head = 0
         byteCount = 0
+        spare = nil
     }
 
     /// Moves everything queued here to the end of `other`, without copying bytes.
@@ -143,6 +154,7 @@ public final class OutputQueue {
             if chunk.count == 0 { head += 1 }
         }
         if head == chunks.count {
+            for chunk in chunks where chunk.storage.count > (spare?.storage.count ?? 0) { spare = chunk }
             chunks.removeAll(keepingCapacity: true)
             head = 0
         } else if head >= 32 {
