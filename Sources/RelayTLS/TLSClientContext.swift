@@ -95,7 +95,15 @@ public final class TLSClientContext {
             var key: OpaquePointer?
             var certificate: OpaquePointer?
             var chain: OpaquePointer?
-            guard PKCS12_parse(bundle, password, &key, &certificate, &chain) == 1, let key, let certificate else {
+            var parsed = PKCS12_parse(bundle, password, &key, &certificate, &chain) == 1
+            if !parsed, PKCS12_verify_mac(bundle, password, -1) == 1, OSSL_PROVIDER_try_load(nil, "legacy", 1) != nil {
+                // The password is right but an algorithm is missing: bundles made before
+                // OpenSSL 3 (like the original clients' userdata.p12) encrypt certificates
+                // with RC2, which OpenSSL 3 keeps in its legacy provider.
+                OpenSSLError.clear()
+                parsed = PKCS12_parse(bundle, password, &key, &certificate, &chain) == 1
+            }
+            guard parsed, let key, let certificate else {
                 throw TLSSetupError("cannot open \(path) (wrong password?): \(OpenSSLError.drain(or: "unknown"))")
             }
             defer {
