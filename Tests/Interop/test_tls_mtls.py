@@ -4,12 +4,13 @@ presents PEM files or a PKCS#12 bundle whose password comes from the environment
 
 from __future__ import annotations
 
+import shutil
 import ssl
 
 import pytest
 
 from relaypeer import ERROR_CODES, PeerClosed
-from tls_support import CertificateAuthority, TLSPeer, client_context, deliver, printed_fingerprint
+from tls_support import CertificateAuthority, TLSPeer, client_context, deliver, legacy_pkcs12, printed_fingerprint
 
 P12_PASSWORD_VARIABLE = "RELAY_TEST_P12_PASSWORD"
 
@@ -107,3 +108,15 @@ def test_pkcs12_client(mtls_server, relay_client, relay_env, pki, tmp_path):
                            "--p12-password-env", P12_PASSWORD_VARIABLE, context=peer_context)
     assert code == 1
     assert P12_PASSWORD_VARIABLE in client.stderr.text
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_pkcs12_client_in_the_pre_openssl3_format(mtls_server, relay_client, relay_env, pki, tmp_path):
+    """Bundles like the original clients' userdata.p12: RC2-40 certificate encryption,
+    which OpenSSL 3 only has in its legacy provider."""
+    server, fingerprint, peer_context = mtls_server
+    bundle = legacy_pkcs12(pki["alice"], "old secret", tmp_path / "userdata.p12")
+    relay_env[P12_PASSWORD_VARIABLE] = "old secret"
+    code, client = deliver(relay_client, server, "--fingerprint", fingerprint, "--p12", str(bundle),
+                           "--p12-password-env", P12_PASSWORD_VARIABLE, context=peer_context)
+    assert code == 0, client.stderr.text

@@ -19,9 +19,11 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import os
 import re
 import socket
 import ssl
+import subprocess
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -149,6 +151,17 @@ class CertificateAuthority:
             b"relay client", issued.private_key, issued.certificate, [self.certificate],
             serialization.BestAvailableEncryption(password)))
         return path
+
+
+def legacy_pkcs12(issued: Issued, password: str, path: Path) -> Path:
+    """A PKCS#12 bundle in the pre-OpenSSL-3 format (certificates under RC2-40, the key
+    under 3DES, SHA-1 MAC), as `openssl pkcs12 -export` made them; needs the `openssl`
+    command."""
+    subprocess.run(["openssl", "pkcs12", "-export", "-legacy", "-in", str(issued.cert), "-inkey", str(issued.key),
+                    "-out", str(path), "-passout", "env:RELAY_TEST_LEGACY_P12"],
+                   env={**os.environ, "RELAY_TEST_LEGACY_P12": password}, check=True, capture_output=True,
+                   timeout=10)
+    return path
 
 
 # ---------------------------------------------------------------- ssl-module peers
