@@ -27,6 +27,9 @@ struct BenchRelayCommand: ParsableCommand {
     @Flag(help: "Only count relay-server's instructions per forwarded 64-byte message under valgrind --tool=callgrind.")
     var instructions = false
 
+    @Option(help: "Runs of each scenario per path; the median is reported (default: 3, 1 with --quick).")
+    var repeats: Int?
+
     @Option(help: "The relay-server executable (default: the one beside this executable).")
     var relayServer: String?
 
@@ -40,6 +43,7 @@ struct BenchRelayCommand: ParsableCommand {
         report.command = (["bench-relay"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         report.quick = quick
         report.workload = quick ? .quick : .full
+        if let repeats { report.workload.repeats = max(1, repeats) }
         let runner = Runner(launcher: launcher, workload: report.workload)
 
         if instructions {

@@ -11,9 +11,14 @@ struct Workload: Codable, Sendable {
     var messageRateSeconds = 5.0
     var roundTrips = 10_000
     var roundTripWarmup = 500
+    /// Each scenario runs this many times on each path, the paths taking turns; the
+    /// median run is reported (and the largest peak RSS), so one noisy moment on a
+    /// shared machine does not decide a ratio.
+    var repeats = 3
 
     static let full = Workload()
-    static let quick = Workload(throughputFrames: 256, messageRateSeconds: 1, roundTrips: 2_000, roundTripWarmup: 200)
+    static let quick = Workload(throughputFrames: 256, messageRateSeconds: 1, roundTrips: 2_000, roundTripWarmup: 200,
+                                repeats: 1)
 }
 
 /// Every figure measured on one path.

@@ -32,18 +32,30 @@ struct Runner {
         }
     }
 
-    /// Runs one scenario on each path in turn and stores its figure.
+    /// Runs one scenario `workload.repeats` times on each path, the paths taking turns,
+    /// and stores the median run by `rank` and the largest peak RSS.
     private func scenario<T>(_ name: String, _ kinds: [PathKind], _ results: inout [PathKind: PathResults],
-                             store: (inout PathResults, T) -> Void, describe: (T) -> String,
+                             rank: (T) -> Double, store: (inout PathResults, T) -> Void, describe: (T) -> String,
                              _ body: (OpenPath) throws -> T) {
-        for kind in kinds {
-            var figures = results[kind] ?? PathResults()
-            if let value = measure(kind, name, into: &figures, body) {
-                store(&figures, value)
-                let peak = figures.peakRSSKiB[name].map { ", peak RSS \($0) KiB" } ?? ""
-                Runner.say("  \(kind.rawValue): \(describe(value))\(peak)")
+        var runs: [PathKind: [T]] = [:]
+        for _ in 0..<max(1, workload.repeats) {
+            for kind in kinds {
+                var figures = results[kind] ?? PathResults()
+                let previousPeak = figures.peakRSSKiB[name]
+                if let value = measure(kind, name, into: &figures, body) {
+                    runs[kind, default: []].append(value)
+                    let peak = figures.peakRSSKiB[name].map { ", peak RSS \($0) KiB" } ?? ""
+                    Runner.say("  \(kind.rawValue): \(describe(value))\(peak)")
+                }
+                if let previousPeak, let peak = figures.peakRSSKiB[name] {
+                    figures.peakRSSKiB[name] = max(previousPeak, peak)
+                }
+                results[kind] = figures
             }
-            results[kind] = figures
+        }
+        for (kind, values) in runs where !values.isEmpty {
+            let median = values.sorted { rank($0) < rank($1) }[values.count / 2]
+            store(&results[kind, default: PathResults()], median)
         }
     }
 
@@ -56,17 +68,17 @@ struct Runner {
         var results: [PathKind: PathResults] = [:]
         let w = workload
         Runner.say("throughput: \(w.throughputFrames) DATA frames of \(w.throughputBodyBytes) B, one way")
-        scenario("throughput", kinds, &results, store: { $0.throughput = $1 },
+        scenario("throughput", kinds, &results, rank: \.megabytesPerSecond, store: { $0.throughput = $1 },
                  describe: { Targets.format($0.megabytesPerSecond) + " MB/s" }) { path throws in
             try StreamScenario.run(on: path, bodyCount: w.throughputBodyBytes, frameLimit: w.throughputFrames)
         }
         Runner.say("message rate: \(w.messageBodyBytes) B DATA frames pipelined one way for \(w.messageRateSeconds) s")
-        scenario("message rate", kinds, &results, store: { $0.messageRate = $1 },
+        scenario("message rate", kinds, &results, rank: \.messagesPerSecond, store: { $0.messageRate = $1 },
                  describe: { Targets.format($0.messagesPerSecond) + " msg/s" }) { path throws in
             try StreamScenario.run(on: path, bodyCount: w.messageBodyBytes, secondsLimit: w.messageRateSeconds)
         }
         Runner.say("round trip: \(w.messageBodyBytes) B A → B → A, \(w.roundTrips) times")
-        scenario("round trip", kinds, &results, store: { $0.roundTrip = $1 },
+        scenario("round trip", kinds, &results, rank: \.p50, store: { $0.roundTrip = $1 },
                  describe: { "p50 \(Targets.format($0.p50)) µs, p99 \(Targets.format($0.p99)) µs" }) { path throws in
             try RoundTripScenario.run(on: path, bodyCount: w.messageBodyBytes, rounds: w.roundTrips, warmup: w.roundTripWarmup)
         }

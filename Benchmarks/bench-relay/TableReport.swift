@@ -27,6 +27,9 @@ enum TableReport {
         var lines: [String] = []
         let m = report.machine
         lines.append("bench-relay\(report.quick ? " --quick" : ""): \(m.cpu), \(m.cores) cores, \(m.kernel); 127.0.0.1")
+        if report.workload.repeats > 1, !report.paths.isEmpty {
+            lines.append("each figure is the median of \(report.workload.repeats) runs per path (peak RSS: the largest)")
+        }
         for (kind, reason) in report.unavailable.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             lines.append("\(kind.rawValue): not measured, \(reason)")
         }
