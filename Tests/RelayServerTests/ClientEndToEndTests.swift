@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+import RelayCrypto
+import RelayProtocol
+
+/// `relay-client` processes against `relay-server`, end to end (PROTOCOL.md section 5):
+/// lines in, `PEER: TEXT` out, both directions; piped use delivers and exits 0; status
+/// and errors go to standard error as readable lines.
+struct ClientEndToEndTests {
+    static func startClient(_ name: String, port: Int) throws -> ChildProcess {
+        try ChildProcess(executable: "relay-client",
+                         arguments: ["--insecure-plaintext", "--name", name, "--port", "\(port)"],
+                         pipeStandardInput: true)
+    }
+
+    /// Waits until the child's standard error contains `text` (it writes status lines
+    /// there as they happen).
+    static func waitForStatus(_ child: ChildProcess, containing text: String, within seconds: Double = 10) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !child.standardErrorText.contains(text) {
+            guard Date() < deadline, child.isRunning else {
+                throw HarnessError("no '\(text)' on standard error; got: \(child.standardErrorText)")
+            }
+            usleep(5_000)
+        }
+    }
+
+    @Test func twoClientsChatBothWays() throws {
+        try withRelayServer { server in
+            let alice = try Self.startClient("alice", port: server.port)
+            defer { alice.kill() }
+            let bob = try Self.startClient("bob", port: server.port)
+            defer { bob.kill() }
+
+            try alice.writeInput("hello bob\nhow are you?\n")
+            try bob.writeInput("hi alice\nfine, zoë 🙂\n")
+            #expect(try alice.standardOutput.nextLine(within: 10) == "bob: hi alice")
+            #expect(try alice.standardOutput.nextLine(within: 10) == "bob: fine, zoë 🙂")
+            #expect(try bob.standardOutput.nextLine(within: 10) == "alice: hello bob")
+            #expect(try bob.standardOutput.nextLine(within: 10) == "alice: how are you?")
+
+            try alice.closeInput()
+            try bob.closeInput()
+            #expect(try alice.waitForExit(within: 10) == 0, "alice: \(alice.standardErrorText)")
+            #expect(try bob.waitForExit(within: 10) == 0, "bob: \(bob.standardErrorText)")
+            #expect(try alice.standardOutput.remainingLines(within: 5).isEmpty, "only messages on standard output")
+            #expect(try bob.standardOutput.remainingLines(within: 5).isEmpty, "only messages on standard output")
+            #expect(alice.standardErrorText.contains("bob"), "alice is told about bob: \(alice.standardErrorText)")
+        }
+    }
+
+    /// `printf 'hi\n' | relay-client --name a` with a peer present.
+    @Test func pipedInputIsDeliveredAndTheClientExitsZero() throws {
+        try withRelayServer { server in
+            let (peer, welcome) = try server.join("b")
+            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
+            let client = try Self.startClient("a", port: server.port)
+            defer { client.kill() }
+            try client.writeInput("hi\n")
+            try client.closeInput()
+
+            #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
+            let frame = try peer.receiveFrame()
+            guard case .data(let sealed) = frame else {
+                Issue.record("expected DATA, got \(frame.summary)")
+                return
+            }
+            #expect(try cipher.open(sealed) == Array("hi".utf8), "sealed under the session key")
+            #expect(try peer.receiveFrame() == .peerLeft(name: Array("a".utf8)), "then BYE")
+            #expect(try client.waitForExit(within: 10) == 0, "\(client.standardErrorText)")
+        }
+    }
+
+    /// At end of input with nobody there, the client waits for a peer to deliver to.
+    @Test func pipedInputWaitsForAPeerToJoin() throws {
+        try withRelayServer { server in
+            let client = try Self.startClient("a", port: server.port)
+            defer { client.kill() }
+            try client.writeInput("first\nsecond\n")
+            try client.closeInput()
+            try Self.waitForStatus(client, containing: "waiting for a peer")
+            #expect(client.isRunning)
+
+            let (peer, welcome) = try server.join("b")
+            #expect(welcome.peer == "a")
+            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
+            for expected in ["first", "second"] {
+                let frame = try peer.receiveFrame()
+                guard case .data(let sealed) = frame else {
+                    Issue.record("expected DATA '\(expected)', got \(frame.summary)")
+                    return
+                }
+                #expect(try cipher.open(sealed) == Array(expected.utf8))
+            }
+            #expect(try peer.receiveFrame() == .peerLeft(name: Array("a".utf8)))
+            #expect(try client.waitForExit(within: 10) == 0, "\(client.standardErrorText)")
+        }
+    }
+
+    /// A message that does not open is reported on standard error and skipped.
+    @Test func aMessageThatDoesNotOpenIsSkipped() throws {
+        try withRelayServer { server in
+            let (peer, welcome) = try server.join("b")
+            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
+            let client = try Self.startClient("a", port: server.port)
+            defer { client.kill() }
+            #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
+
+            var forged = cipher.seal(Array("tampered".utf8))
+            forged[forged.count - 1] ^= 1
+            try peer.send(.data(forged))
+            try peer.send(.data(Array(repeating: 0x01, count: 10)))
+            try peer.send(.data(cipher.seal(Array("genuine".utf8))))
+            #expect(try client.standardOutput.nextLine(within: 10) == "b: genuine")
+            #expect(client.isRunning)
+            #expect(client.standardErrorText.contains("could not be opened"), "\(client.standardErrorText)")
+
+            try client.closeInput()
+            #expect(try client.waitForExit(within: 10) == 0, "\(client.standardErrorText)")
+        }
+    }
+
+    @Test func aClientRefusedAsThirdPeerExitsNonZeroWithAReadableLine() throws {
+        try withRelayServer { server in
+            let (first, _) = try server.join("a")
+            let (second, _) = try server.join("b")
+            let client = try Self.startClient("c", port: server.port)
+            defer { client.kill() }
+            let status = try client.waitForExit(within: 10)
+            #expect(status != 0)
+            let lines = client.standardErrorText.split(separator: "\n")
+            #expect(lines.contains { $0.contains("relay full") }, "\(client.standardErrorText)")
+            #expect(try client.standardOutput.remainingLines(within: 5).isEmpty)
+            withExtendedLifetime((first, second)) {}
+        }
+    }
+
+    @Test func anInvalidNameIsBadUsage() throws {
+        let client = try ChildProcess(executable: "relay-client",
+                                      arguments: ["--insecure-plaintext", "--name", " padded", "--port", "9"])
+        #expect(try client.waitForExit(within: 10) == 64)
+        #expect(client.standardErrorText.contains("name"), "\(client.standardErrorText)")
+    }
+}
