@@ -141,7 +141,9 @@ public final class TLSClientContext {
         defer { Self.setTimeout(fd, 0) }
         OpenSSLError.clear()
         let status = SSL_connect(ssl)
-        guard status == 1 else { throw .handshake(describeHandshakeFailure(ssl, status, host: host, port: port)) }
+        guard status == 1 else {
+            throw .handshake(describeHandshakeFailure(ssl, status, host: host, port: port, timeout: timeout))
+        }
 
         var selected: UnsafePointer<UInt8>?
         var selectedCount: UInt32 = 0
@@ -186,8 +188,14 @@ public final class TLSClientContext {
         }
     }
 
-    private func describeHandshakeFailure(_ ssl: OpaquePointer, _ status: Int32, host: String, port: Int) -> String {
+    private func describeHandshakeFailure(_ ssl: OpaquePointer, _ status: Int32, host: String, port: Int,
+                                          timeout: Double) -> String {
         let error = SSL_get_error(ssl, status)
+        if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE {
+            // The socket's timeout ran out: nobody answered.
+            _ = OpenSSLError.drain(or: "")
+            return "TLS handshake with \(host):\(port) failed: no answer within \(timeout) seconds"
+        }
         let verify = SSL_get_verify_result(ssl)
         if verify != Int(X509_V_OK) {
             _ = OpenSSLError.drain(or: "")
