@@ -241,3 +241,14 @@ def test_backpressure_over_tls_bounds_the_relay_and_loses_nothing(relay_server):
             assert frame_type == DATA and payload == struct.pack("!Q", sequence) + block[8:]
         sender.join(10)
         assert not sender.is_alive() and not failure, failure
+
+
+def test_tls_client_facing_a_silent_listener_gives_up_within_its_handshake_timeout(relay_client):
+    """A peer that accepts and never answers (a stuck or wrong service): relay-client's
+    handshake timeout (10 s) ends it with one line, not a hang."""
+    with socket.create_server(("127.0.0.1", 0)) as listener, \
+            relay_client(name="alice", port=listener.getsockname()[1]) as client:
+        code = client.wait(timeout=15)
+        assert code == 1
+        lines = _error_lines(client.stderr.text)
+        assert len(lines) == 1 and "no answer within" in lines[0], lines
