@@ -1,1 +1,2 @@
-print("todo")
+// `swift run -c release bench-crypto [--quick] [--json] [--sizes LIST]`
+BenchCryptoCommand.main()
