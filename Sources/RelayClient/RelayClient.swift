@@ -363,9 +363,14 @@ public final class RelayClient {
 
     /// At end of input: once a peer is present and everything is written, say BYE.
     private func finishIfReady() {
-        // Legacy: no presence and no BYE; once everything is written, close.
+        // Legacy: no presence and no BYE; once everything is written, half-close and wait
+        // for the relay's close (the end of input is its "bye"). Closing at once could find
+        // unread input, and a close with unread input is a reset that discards what the
+        // kernel has not sent yet.
         if configuration.legacy, state == .finishing, output.isEmpty {
-            finish(.success)
+            state = .leaving
+            stream.closeWrite()
+            byeTimer.start(after: configuration.byeTimeout)
             return
         }
         guard state == .finishing, peer != nil, output.isEmpty else { return }
