@@ -39,13 +39,21 @@ struct ClientEndToEndTests {
             #expect(try bob.standardOutput.nextLine(within: 10) == "alice: hello bob")
             #expect(try bob.standardOutput.nextLine(within: 10) == "alice: how are you?")
 
-            try alice.closeInput()
+            // bob finishes first: alice is there, so he says BYE and exits 0.
             try bob.closeInput()
-            #expect(try alice.waitForExit(within: 10) == 0, "alice: \(alice.standardErrorText)")
             #expect(try bob.waitForExit(within: 10) == 0, "bob: \(bob.standardErrorText)")
+            try Self.waitForStatus(alice, containing: "bob left")
+            // alice finishes with nobody there: by the contract she waits for a peer.
+            try alice.closeInput()
+            try Self.waitForStatus(alice, containing: "waiting for a peer")
+            #expect(alice.isRunning)
+            let (carol, welcome) = try server.join("carol")
+            #expect(welcome.peer == "alice")
+            #expect(try carol.receiveFrame() == .peerLeft(name: Array("alice".utf8)))
+            #expect(try alice.waitForExit(within: 10) == 0, "alice: \(alice.standardErrorText)")
+
             #expect(try alice.standardOutput.remainingLines(within: 5).isEmpty, "only messages on standard output")
             #expect(try bob.standardOutput.remainingLines(within: 5).isEmpty, "only messages on standard output")
-            #expect(alice.standardErrorText.contains("bob"), "alice is told about bob: \(alice.standardErrorText)")
         }
     }
 
