@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from relaypeer import ERROR, ERROR_CODES, HELLO, V1Peer, hello_body, parse_error
+from relaypeer import ERROR, ERROR_CODES, HELLO, V1Peer, encode_frame, hello_body, parse_error
 from tls_support import (ALPN, TLSPeer, client_context, deliver, known_servers_lines, printed_fingerprint,
                          spki_fingerprint, tls_socket)
 
@@ -104,7 +104,7 @@ def test_client_without_relay_alpn_is_refused(relay_server, alpn):
             sock = tls_socket(server.host, server.port, client_context(alpn=alpn))
             # TLS 1.3: a refusal may only be read after the client's Finished.
             with sock:
-                sock.sendall(bytes([0, 0, 0, 8, HELLO]) + hello_body(b"alice"))
+                sock.sendall(encode_frame(HELLO, hello_body(b"alice")))
                 if not sock.recv(1):
                     raise ConnectionError("closed without a WELCOME")
 

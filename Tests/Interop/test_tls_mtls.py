@@ -9,7 +9,7 @@ import ssl
 
 import pytest
 
-from relaypeer import ERROR_CODES, PeerClosed
+from relaypeer import ERROR_CODES, HELLO, PeerClosed, hello_body
 from tls_support import CertificateAuthority, TLSPeer, client_context, deliver, legacy_pkcs12, printed_fingerprint
 
 P12_PASSWORD_VARIABLE = "RELAY_TEST_P12_PASSWORD"
@@ -74,7 +74,7 @@ def test_name_that_the_certificate_does_not_carry_is_invalid(mtls_server, relay_
     server, fingerprint, peer_context = mtls_server
     with TLSPeer(server.host, server.port, "mallory", context=client_context(issued=pki["carol"]),
                  hello=False) as peer:
-        peer.send_frame(0x01, bytes([1, 7]) + b"mallory")
+        peer.send_frame(HELLO, hello_body(b"mallory"))
         code, message = peer.expect_error()
         assert ERROR_CODES[code] == "INVALID_NAME"
         assert "mallory" in message and "carol.example" in message and "Carol Example" in message, message

@@ -16,7 +16,8 @@ from hashlib import sha256
 
 import pytest
 
-from relaypeer import DATA, ERROR, ERROR_CODES, PEER_JOINED, PEER_LEFT, PING, PONG, parse_error
+from relaypeer import (DATA, ERROR, ERROR_CODES, HELLO, PEER_JOINED, PEER_LEFT, PING, PONG, hello_body,
+                       parse_error)
 from tls_support import TLSPeer, client_context
 
 TRANSFER_BYTES = 64 * 1024 * 1024
@@ -162,7 +163,7 @@ def test_garbage_handshakes_do_not_disturb_a_connected_pair(relay_server):
 
         # The relay still serves TLS handshakes: a third peer is told the relay is full.
         with TLSPeer(server.host, server.port, "carol", hello=False) as carol:
-            carol.send_frame(0x01, bytes([1, 5]) + b"carol")
+            carol.send_frame(HELLO, hello_body(b"carol"))
             frame_type, body, _ = carol.recv_frame()
             assert frame_type == ERROR
             assert ERROR_CODES[parse_error(body)[0]] == "RELAY_FULL"
@@ -175,7 +176,7 @@ def test_orderly_closes_send_close_notify(relay_server):
     with relay_server() as server, TLSPeer(server.host, server.port, "alice", strict_close=True) as alice, \
             TLSPeer(server.host, server.port, "bob", strict_close=True) as bob:
         with TLSPeer(server.host, server.port, "carol", strict_close=True, hello=False) as carol:
-            carol.send_frame(0x01, bytes([1, 5]) + b"carol")
+            carol.send_frame(HELLO, hello_body(b"carol"))
             code, _ = carol.expect_error()
             assert ERROR_CODES[code] == "RELAY_FULL"
             carol.wait_closed()

@@ -5,14 +5,15 @@ sealed message reaches an independent TLS peer and opens under the session key."
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from conftest import RelayProcess
 from tls_support import CertificateAuthority, deliver, known_servers_lines, printed_fingerprint
 
 
-def test_trust_on_first_use_records_accepts_again_and_refuses_a_changed_key(relay_server, relay_client,
-                                                                            relay_env, tmp_path):
+def test_trust_on_first_use_records_accepts_again_and_refuses_a_changed_key(relay_server, relay_client, tmp_path):
     known = tmp_path / "known"
     with relay_server() as server:
         fingerprint = printed_fingerprint(server)
@@ -132,7 +133,6 @@ def test_ca_verification_checks_the_host_name(relay_server, relay_client, server
 def test_two_clients_chat_over_tls_with_only_name_and_port(relay_server, bin_dir, relay_env):
     """The quick start: TLS on, trust on first use, no flag beyond --name (and --port,
     as the test's relay listens on a free port)."""
-    import subprocess
     with relay_server() as server:
         argv = [str(bin_dir / "relay-client"), "--port", str(server.port), "--name"]
         alice = RelayProcess(argv + ["alice"], relay_env, stdin=subprocess.PIPE)
