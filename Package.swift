@@ -87,6 +87,15 @@ let package = Package(
             path: "Benchmarks/bench-relay"
         ),
 
+        // MARK: Fuzz targets (scripts/fuzz.sh builds them with libFuzzer; a plain build
+        // gives executables that replay the input files named as arguments)
+        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "FuzzFrameDecoder", dependencies: ["FuzzSupport", "RelayProtocol"], path: "Fuzz/FuzzFrameDecoder"),
+        .executableTarget(name: "FuzzOpen", dependencies: ["FuzzSupport", "RelayCrypto"], path: "Fuzz/FuzzOpen"),
+        .executableTarget(
+            name: "FuzzLegacyHandshake", dependencies: ["FuzzSupport", "RelayProtocol"], path: "Fuzz/FuzzLegacyHandshake"
+        ),
+
         // MARK: Tests
         .testTarget(name: "RelayCryptoTests", dependencies: ["RelayCrypto"]),
         .testTarget(name: "RelayProtocolTests", dependencies: ["RelayProtocol"]),
