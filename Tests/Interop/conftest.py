@@ -89,12 +89,14 @@ class LineCollector:
 class RelayProcess:
     """A started executable with its output collected line by line."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], stdin=subprocess.DEVNULL):
+    def __init__(self, argv: list[str], env: dict[str, str], stdin=subprocess.DEVNULL,
+                 stdout=subprocess.PIPE):
         self.argv = argv
-        self.proc = subprocess.Popen(argv, env=env, stdin=stdin, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(argv, env=env, stdin=stdin, stdout=stdout,
                                      stderr=subprocess.PIPE, cwd=env.get("HOME"))
         self.pid = self.proc.pid
-        self.stdout = LineCollector(self.proc.stdout)
+        # stdout=subprocess.DEVNULL for floods a test does not read (no collector then).
+        self.stdout = LineCollector(self.proc.stdout) if stdout == subprocess.PIPE else None
         self.stderr = LineCollector(self.proc.stderr)
         self.host: str | None = None
         self.port: int | None = None
@@ -110,8 +112,9 @@ class RelayProcess:
     def wait(self, timeout: float = WAIT_TIMEOUT) -> int:
         """Waits for exit and for both pipes to be read to their end; returns the status."""
         code = self.proc.wait(timeout)
-        self.stdout.join()
-        self.stderr.join()
+        for collector in (self.stdout, self.stderr):
+            if collector is not None:
+                collector.join()
         return code
 
     def alive(self) -> bool:
@@ -199,9 +202,9 @@ def relay_client(bin_dir, relay_env):
     started: list[RelayProcess] = []
 
     @contextlib.contextmanager
-    def start(*args: str, name: str, port: int, host: str = "127.0.0.1"):
+    def start(*args: str, name: str, port: int, host: str = "127.0.0.1", stdout=subprocess.PIPE):
         client = RelayProcess([str(bin_dir / "relay-client"), "--name", name, "--host", host,
-                               "--port", str(port), *args], relay_env, stdin=subprocess.PIPE)
+                               "--port", str(port), *args], relay_env, stdin=subprocess.PIPE, stdout=stdout)
         started.append(client)
         try:
             yield client

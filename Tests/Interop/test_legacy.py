@@ -3,8 +3,11 @@ Python relay's were, through relay-server --legacy and against relay-client --le
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
+import subprocess
+import threading
 
 import pytest
 
@@ -176,3 +179,42 @@ def test_third_client_is_closed_and_pair_keeps_working(relay_server):
                 third.sendall(b"carol")
                 assert third.recv(64) == b""
             assert_pair_works(a, b, "after a third client")
+
+
+def test_relay_client_end_of_input_loses_nothing_under_incoming_traffic(relay_server, relay_client):
+    """relay-client --legacy at end of input, while the relay holds its sender back and
+    the Python client keeps writing to it: every line still arrives. (Closing the socket
+    with unread input is a reset, which discards what the kernel has not sent yet.)"""
+    count = 4_000
+    with relay_server("--legacy", "--queue-limit", "65536") as server:
+        with LegacyClient(server.host, server.port, "pyclient") as py:
+            with relay_client("--legacy", name="swift", port=server.port, stdout=subprocess.DEVNULL) as client:
+                client.stderr.wait_for("connected to")
+                one = rp.legacy_encrypt(py.key, b"incoming")
+                burst = (struct.pack("!I", len(one)) + one) * 50
+                done = threading.Event()
+
+                def keep_writing():  # input is always arriving at the client
+                    while not done.is_set():
+                        try:
+                            py.sock.sendall(burst)
+                        except OSError:
+                            return
+
+                def feed_stdin():
+                    with contextlib.suppress(OSError):
+                        client.proc.stdin.write(b"".join(b"line %d %s\n" % (i, b"x" * 200) for i in range(count)))
+                        client.proc.stdin.close()
+
+                writers = [threading.Thread(target=keep_writing, daemon=True),
+                           threading.Thread(target=feed_stdin, daemon=True)]
+                for thread in writers:
+                    thread.start()
+                try:
+                    for i in range(count):
+                        assert py.recv_message() == b"line %d %s" % (i, b"x" * 200)
+                finally:
+                    done.set()
+                assert client.wait() == 0
+                for thread in writers:
+                    thread.join(rp.SOCKET_TIMEOUT)
