@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
+#include <fcntl.h>
 #include "CRelayShims.h"
 #include <openssl/rand.h>
 #include <openssl/ec.h>
@@ -25,6 +26,11 @@ void CRelayShims_ev_signal_init(ev_signal *watcher, CRelayShims_ev_signal_cb cb,
 int CRelayShims_ev_is_active(const void *watcher) { return ev_is_active(watcher); }
 
 int CRelayShims_accept4_nonblocking(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+int CRelayShims_pipe2_nonblocking(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
+int CRelayShims_fcntl_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+long CRelayShims_splice_nonblocking(int fd_in, int fd_out, size_t len) {
+    return splice(fd_in, NULL, fd_out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
 
 int CRelayShims_EVP_EncryptUpdate(EVP_CIPHER_CTX *ctx, void *out, int *outl, const void *in, int inl) {
     return EVP_EncryptUpdate(ctx, out, outl, in, inl);

@@ -17,12 +17,27 @@ public final class OutputQueue {
     /// Vectors per `writev` call.
     static let maximumVectors = 64
 
+    /// Moves up to the given number of bytes from a pipe to the socket.
+    public typealias PipeWriter = (SplicePipe, Int) throws(IOError) -> IOResult
+
     private final class Chunk {
         let storage: UnsafeMutableRawBufferPointer
         var start = 0
         var end = 0
+        /// Set for a spliced segment: its bytes wait in this pipe, not in `storage`.
+        let pipe: SplicePipe?
 
-        init(capacity: Int) { storage = .allocate(byteCount: capacity, alignment: 16) }
+        init(capacity: Int) {
+            storage = .allocate(byteCount: capacity, alignment: 16)
+            pipe = nil
+        }
+
+        init(pipe: SplicePipe) {
+            storage = .allocate(byteCount: 0, alignment: 16)
+            self.pipe = pipe
+            end = pipe.count
+        }
+
         deinit { storage.deallocate() }
 
         var count: Int { end - start }
@@ -30,6 +45,7 @@ public final class OutputQueue {
     }
 
     private let writer: VectorWriter
+    private let pipeWriter: PipeWriter?
     private var chunks: [Chunk] = []
     private var head = 0
     /// The largest chunk written out, kept for the next append that needs a new chunk:
@@ -40,16 +56,22 @@ public final class OutputQueue {
     /// Bytes queued and not yet written.
     public private(set) var byteCount = 0
 
-    /// A queue that writes with `writer`.
-    public init(writer: @escaping VectorWriter) {
+    /// A queue that writes with `writer`, and splices pipes onwards with `pipeWriter`
+    /// (without one, a spliced segment is copied out of its pipe when appended).
+    public init(writer: @escaping VectorWriter, pipeWriter: PipeWriter? = nil) {
         self.writer = writer
+        self.pipeWriter = pipeWriter
     }
 
     deinit { vectors.deallocate() }
 
     /// A queue that writes to `stream` (with `writev` for plain TCP).
+    /// Plain TCP also splices pipes straight to the socket.
     public convenience init(stream: ByteStream) {
-        self.init { vectors throws(IOError) in try stream.write(vectors) }
+        let fd = stream.fd
+        self.init(
+            writer: { vectors throws(IOError) in try stream.write(vectors) },
+            pipeWriter: stream is PlainStream ? { pipe, limit throws(IOError) in try pipe.drain(to: fd, limit: limit) } : nil)
     }
 
     /// True when nothing waits.
@@ -81,6 +103,23 @@ public final class OutputQueue {
         bytes.withUnsafeBytes { append($0) }
     }
 
+    /// Queues everything in `pipe` after what is queued (it is spliced onwards when its
+    /// turn comes); without a pipe writer, the bytes are copied out of the pipe now.
+    public func appendSpliced(_ pipe: SplicePipe) throws(IOError) {
+        guard pipe.count > 0 else { return }
+        guard pipeWriter != nil else {
+            let chunk = Chunk(capacity: pipe.count)
+            let count = pipe.count
+            try pipe.readAll(into: chunk.storage)
+            chunk.end = count
+            chunks.append(chunk)
+            byteCount += count
+            return
+        }
+        chunks.append(Chunk(pipe: pipe))
+        byteCount += pipe.count
+    }
+
     /// Writes `bytes` straight to the socket when nothing else is queued, and queues only
     /// what the kernel did not take: the common case costs one write and no copy.
     /// Returns true when everything was written.
@@ -109,10 +148,17 @@ public final class OutputQueue {
     @discardableResult
     public func flush() throws(IOError) -> Bool {
         while byteCount > 0 {
+            if let pipe = chunks[head].pipe, let pipeWriter {
+                let offered = chunks[head].count
+                guard case .processed(let written) = try pipeWriter(pipe, offered) else { return false }
+                consume(written)
+                if written < offered { return false }
+                continue
+            }
             var vectorCount = 0
             var offered = 0
             var index = head
-            while index < chunks.count, vectorCount < Self.maximumVectors {
+            while index < chunks.count, vectorCount < Self.maximumVectors, chunks[index].pipe == nil {
                 let chunk = chunks[index]
                 vectors[vectorCount] = iovec(iov_base: chunk.storage.baseAddress! + chunk.start, iov_len: chunk.count)
                 offered += chunk.count

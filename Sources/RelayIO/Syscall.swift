@@ -1,3 +1,4 @@
+import CRelayShims
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -20,6 +21,12 @@ public enum Syscall {
     /// `writev(2)` of `count` vectors.
     public static func writev(_ fd: Int32, _ vectors: UnsafePointer<iovec>, count: Int32) throws(SystemCallError) -> IOResult {
         try retrying("writev") { Glibc.writev(fd, vectors, count) }
+    }
+
+    /// `splice(2)` of up to `count` bytes from `source` to `destination`, one of them a
+    /// pipe, without blocking; `.processed(0)` is end of file of `source`.
+    public static func splice(from source: Int32, to destination: Int32, count: Int) throws(SystemCallError) -> IOResult {
+        try retrying("splice") { CRelayShims_splice_nonblocking(source, destination, count) }
     }
 
     private static func retrying(_ call: String, _ body: () -> Int) throws(SystemCallError) -> IOResult {

@@ -10,6 +10,9 @@ protocol ConnectionDelegate: AnyObject {
     func connectionHasInput(_ connection: Connection)
     /// The peer closed its sending side; everything it sent has been reported.
     func connectionReachedEndOfInput(_ connection: Connection)
+    /// The body of the large DATA frame whose start is in `connection.input` is now
+    /// whole in `pipe` (see ``Connection/beginSplice(into:bodyBytes:)``).
+    func connectionSplicedFrame(_ connection: Connection, _ pipe: SplicePipe)
     /// Queued bytes were written, so a backlog may have drained.
     func connectionDidWrite(_ connection: Connection)
     /// The stream failed (reset, broken pipe, TLS error); the connection is already closed.
@@ -43,6 +46,9 @@ final class Connection {
     /// A read asks for at least that many, so a large frame completes in few reads and
     /// ends at the end of the buffer (nothing left over to move to the front).
     var bytesToCompleteFrame = 0
+    /// While the rest of a large DATA frame's body moves from the socket into a pipe
+    /// (plain TCP): the pipe and the bytes still to move. Reads wait until it is done.
+    private var splice: (pipe: SplicePipe, remaining: Int)?
     /// Bytes read per wake-up during the handshake (and while closing), so idle
     /// handshakes stay small. A legacy handshake reads 256: a name is one read of at
     /// most 255 bytes, and a 256th byte proves it too long.
@@ -135,6 +141,30 @@ final class Connection {
         }
     }
 
+    /// Queues a frame's start and the rest of its body waiting in `pipe`, and writes what
+    /// the socket takes now (the pipe's bytes are spliced, not copied).
+    func forward(_ head: UnsafeRawBufferPointer, then pipe: SplicePipe) {
+        guard phase != .closed else { return }
+        do {
+            let headWritten = try output.writeOrAppend(head)
+            try output.appendSpliced(pipe)
+            // Behind an unwritten head, the pipe waits for the write watcher.
+            var flushed = false
+            if headWritten { flushed = try output.flush() }
+            if !flushed { writeWatcher.start() }
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// From now on the socket's next `bodyBytes` bytes (the rest of the DATA frame whose
+    /// start is in `input`) go into `pipe` instead of the input buffer; the delegate hears
+    /// `connectionSplicedFrame` once they are all in, or end of input if they never come.
+    func beginSplice(into pipe: SplicePipe, bodyBytes: Int) {
+        precondition(splice == nil && bodyBytes > 0 && bodyBytes <= pipe.capacity - pipe.count)
+        splice = (pipe, bodyBytes)
+    }
+
     /// Writes queued bytes now, as far as the socket takes them.
     func flush() {
         guard phase != .closed else { return }
@@ -162,6 +192,7 @@ final class Connection {
             return
         }
         phase = .closing
+        splice = nil
         isReadingPaused = false
         if !sawEndOfInput { readWatcher.start() }
         deadline.start(after: gracePeriod)
@@ -173,6 +204,7 @@ final class Connection {
     func abort() {
         guard phase != .closed else { return }
         phase = .closed
+        splice = nil
         readWatcher.invalidate()
         writeWatcher.invalidate()
         deadline.invalidate()
@@ -230,6 +262,10 @@ final class Connection {
     // MARK: Events
 
     private func handleReadable() {
+        if splice != nil, phase != .closing {
+            handleSpliceReadable()
+            return
+        }
         let readSize = phase == .handshaking || phase == .closing
             ? handshakeReadSize : max(Self.joinedReadSize, bytesToCompleteFrame)
         let result: IOResult
@@ -259,6 +295,33 @@ final class Connection {
             delegate?.connectionHasInput(self)
             // A TLS layer may hold decrypted input the socket will not signal again.
             if isOpen, !isReadingPaused, stream.hasBufferedInput { readWatcher.feed(.read) }
+        }
+    }
+
+    private func handleSpliceReadable() {
+        guard let (pipe, remaining) = splice else { return }
+        let result: IOResult
+        do {
+            result = try pipe.fill(from: stream.fd, limit: remaining)
+        } catch {
+            fail(error)
+            return
+        }
+        switch result {
+        case .wouldBlock:
+            return
+        case .processed(0):
+            // The sender left mid-frame: the frame is dropped whole, never forwarded in part.
+            splice = nil
+            sawEndOfInput = true
+            readWatcher.stop()
+            delegate?.connectionReachedEndOfInput(self)
+        case .processed(let moved) where moved < remaining:
+            splice = (pipe, remaining - moved)
+        case .processed:
+            splice = nil
+            bytesToCompleteFrame = 0
+            delegate?.connectionSplicedFrame(self, pipe)
         }
     }
 

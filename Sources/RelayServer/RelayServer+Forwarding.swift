@@ -14,6 +14,45 @@ extension RelayServer {
         }
     }
 
+    /// Smallest rest of a DATA body worth a pipe: below it, two splices and a pipe cost
+    /// more than the copies they save.
+    static let spliceThreshold = 64 * 1024
+    /// Largest rest of a body spliced: a pipe's default maximum size (`pipe-max-size`).
+    static let spliceLimit = 1 << 20
+
+    /// When `rest` (what is left of `sender`'s input) starts a large DATA frame and the
+    /// receiver is there, the rest of its body will move socket → pipe → socket with
+    /// `splice`, never through user memory. The relay still forwards only whole frames:
+    /// the pipe is handed to the receiver once the body is all in.
+    func spliceIfLarge(_ rest: UnsafeRawBufferPointer, from sender: Connection) {
+        let missing = sender.bytesToCompleteFrame
+        guard !configuration.legacy, missing >= Self.spliceThreshold, missing <= Self.spliceLimit,
+              rest.count >= FrameHeader.byteCount, rest[4] == FrameType.data.rawValue,
+              sender.name != nil, sender.isOpen, !sender.isReadingPaused, sender.stream is PlainStream,
+              let peer = session.peer(of: sender.id), let receiver = connections[peer.id], receiver.isOpen,
+              let pipe = SplicePipe(capacity: missing)
+        else { return }
+        sender.beginSplice(into: pipe, bodyBytes: missing)
+    }
+
+    /// The spliced body is whole: forward the frame's start (still in the sender's input)
+    /// and then the pipe; if the receiver left meanwhile, hold the bytes as usual.
+    func connectionSplicedFrame(_ sender: Connection, _ pipe: SplicePipe) {
+        let head = sender.input.readableBytes
+        if let peer = session.peer(of: sender.id), let receiver = connections[peer.id], receiver.isOpen {
+            receiver.forward(head, then: pipe)
+        } else {
+            pendingForAbsentPeer.append(head)
+            do {
+                try pendingForAbsentPeer.appendSpliced(pipe)
+            } catch {
+                logger.error("cannot read a spliced frame back", metadata: ["error": "\(error)"])
+            }
+        }
+        sender.input.consume(head.count)
+        updateReading(sender)
+    }
+
     /// Bytes owed to whoever receives `sender`'s DATA.
     private func backlogOwed(by sender: Connection) -> Int {
         guard sender.name != nil else { return 0 }

@@ -84,8 +84,10 @@ extension RelayServer {
         }
         forwardRun(until: offset)
         if connection.isOpen {
-            connection.bytesToCompleteFrame = bytesToComplete(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            connection.bytesToCompleteFrame = bytesToComplete(rest)
             connection.input.consume(offset)
+            spliceIfLarge(rest, from: connection)
             updateReading(connection)
         }
     }

@@ -34,6 +34,12 @@ int CRelayShims_ev_is_active(const void *watcher);
 /// `accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)`: glibc declares `accept4`
 /// only under `_GNU_SOURCE`.
 int CRelayShims_accept4_nonblocking(int fd);
+/// `pipe2(fds, O_NONBLOCK | O_CLOEXEC)` (`_GNU_SOURCE`).
+int CRelayShims_pipe2_nonblocking(int fds[2]);
+/// `fcntl(fd, F_SETPIPE_SZ, size)`: the pipe's capacity, or -1 (`_GNU_SOURCE`).
+int CRelayShims_fcntl_set_pipe_size(int fd, int size);
+/// `splice(fd_in, NULL, fd_out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)` (`_GNU_SOURCE`).
+long CRelayShims_splice_nonblocking(int fd_in, int fd_out, size_t len);
 
 // MARK: libcrypto (void * forms)
 
