@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -128,6 +129,18 @@ def test_raw_socket_gone_after_half_a_frame_gives_peer_left(relay_server, ending
 # ---------------------------------------------------------------- the relay goes away
 
 
+@contextlib.contextmanager
+def client_talking_to_bob(relay_client, server, text: str):
+    """relay-client "alice" and a Python "bob" joined; alice's line ``text`` reached bob."""
+    with relay_client("--insecure-plaintext", name="alice", port=server.port) as client:
+        client.stderr.wait_for("connected to")
+        with V1Peer(server.host, server.port, "bob") as bob:
+            client.stderr.wait_for("bob joined")
+            client.send_line(text)
+            assert bob.recv_message() == text.encode()
+            yield client, bob
+
+
 @pytest.mark.parametrize("stop_signal, report", [
     (signal.SIGKILL, "the relay closed the connection"),
     (signal.SIGTERM, "relay shutting down"),
@@ -136,30 +149,20 @@ def test_relay_stopped_under_a_running_client_then_restarted(relay_server, relay
     """The client reports the loss on stderr and exits 1; a relay restarted on the same port serves."""
     with relay_server("--insecure-plaintext") as server:
         port = server.port
-        with relay_client("--insecure-plaintext", name="alice", port=port) as client:
-            client.stderr.wait_for("connected to")
-            with V1Peer(server.host, port, "bob") as bob:
-                client.stderr.wait_for("bob joined")
-                client.send_line("before the crash")
-                assert bob.recv_message() == b"before the crash"
-                os.kill(server.pid, stop_signal)
-                client.stderr.wait_for(report)
-                assert client.wait() == 1
-                assert server.proc.wait(10) == (-signal.SIGKILL if stop_signal == signal.SIGKILL else 0)
+        with client_talking_to_bob(relay_client, server, "before the crash") as (client, _):
+            os.kill(server.pid, stop_signal)
+            client.stderr.wait_for(report)
+            assert client.wait() == 1
+            assert server.proc.wait(10) == (-signal.SIGKILL if stop_signal == signal.SIGKILL else 0)
 
     # Restarted on the same port (SO_REUSEADDR: the old connections' TIME_WAIT is no obstacle).
     with relay_server("--insecure-plaintext", "--port", str(port)) as again:
         assert again.port == port
-        with relay_client("--insecure-plaintext", name="alice", port=port) as client:
-            client.stderr.wait_for("connected to")
-            with V1Peer(again.host, port, "bob") as bob:
-                client.stderr.wait_for("bob joined")
-                client.send_line("after the restart")
-                assert bob.recv_message() == b"after the restart"
-                client.close_stdin()
-                left, _ = bob.expect(rp.PEER_LEFT)
-                assert left == b"alice"
-                assert client.wait() == 0
+        with client_talking_to_bob(relay_client, again, "after the restart") as (client, bob):
+            client.close_stdin()
+            left, _ = bob.expect(rp.PEER_LEFT)
+            assert left == b"alice"
+            assert client.wait() == 0
 
 
 # ---------------------------------------------------------------- writes to a vanished peer
