@@ -12,6 +12,7 @@ public final class AESCBCCipher {
 
     private let contexts: AESCBCContexts
     private let ivSource = RandomIVSource()
+    private let output = OutputArrayBuilder()
 
     /// Creates a cipher from a 32-byte key; any other length throws
     /// ``CryptoError/invalidKeyLength(_:)``.
@@ -28,6 +29,7 @@ public final class AESCBCCipher {
     }
 
     /// Encrypts `plaintext` under a fresh random IV; returns `iv | ciphertext`.
+    @inlinable
     public func encrypt<Plaintext: Collection>(_ plaintext: Plaintext) -> [UInt8] where Plaintext.Element == UInt8 {
         if let result = plaintext.withContiguousStorageIfAvailable({ encrypt(UnsafeRawBufferPointer($0)) }) {
             return result
@@ -37,10 +39,9 @@ public final class AESCBCCipher {
 
     /// Encrypts contiguous bytes under a fresh random IV; returns `iv | ciphertext`.
     public func encrypt(_ plaintext: UnsafeRawBufferPointer) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: Self.encryptedCount(plaintextCount: plaintext.count)) { buffer, count in
-            let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+        output.makeArray(capacity: Self.encryptedCount(plaintextCount: plaintext.count)) { base in
             ivSource.nextIV(into: base)
-            count = Self.ivSize + contexts.encrypt(plaintext, iv: base, into: base + Self.ivSize)
+            return Self.ivSize + contexts.encrypt(plaintext, iv: base, into: base + Self.ivSize)
         }
     }
 
@@ -60,6 +61,7 @@ public final class AESCBCCipher {
     /// Decrypts `iv | ciphertext`. Throws ``CryptoError/decryptionFailed`` when the input
     /// is too short, not whole blocks, or badly padded. Without a MAC this cannot detect
     /// tampering; a wrong padding is only the most visible symptom.
+    @inlinable
     public func decrypt<Message: Collection>(_ message: Message) throws(CryptoError) -> [UInt8] where Message.Element == UInt8 {
         let result: Result<[UInt8], CryptoError>
         if let contiguous = message.withContiguousStorageIfAvailable({ decryptResult(UnsafeRawBufferPointer($0)) }) {
@@ -75,22 +77,17 @@ public final class AESCBCCipher {
         try decryptResult(message).get()
     }
 
-    private func decryptResult(_ message: UnsafeRawBufferPointer) -> Result<[UInt8], CryptoError> {
+    @usableFromInline
+    func decryptResult(_ message: UnsafeRawBufferPointer) -> Result<[UInt8], CryptoError> {
         let ciphertextCount = message.count - Self.ivSize
         guard ciphertextCount >= AESCBCContexts.blockSize, ciphertextCount % AESCBCContexts.blockSize == 0,
               let base = message.baseAddress
         else { return .failure(.decryptionFailed) }
         let ciphertext = UnsafeRawBufferPointer(start: base + Self.ivSize, count: ciphertextCount)
-        var failed = false
-        let plaintext = [UInt8](unsafeUninitializedCapacity: ciphertextCount) { buffer, count in
-            if let written = contexts.decrypt(ciphertext, iv: base, into: buffer.baseAddress!) {
-                count = written
-            } else {
-                count = 0
-                failed = true
-            }
+        let plaintext = output.makeSecretArray(capacity: ciphertextCount) { buffer in
+            contexts.decrypt(ciphertext, iv: base, into: buffer)
         }
-        return failed ? .failure(.decryptionFailed) : .success(plaintext)
+        return plaintext.map { .success($0) } ?? .failure(.decryptionFailed)
     }
 }
 

@@ -22,6 +22,7 @@ public final class AuthenticatedCipher {
     private let cipher: AESCBCContexts
     private let mac: HMACSHA256
     private let ivSource = RandomIVSource()
+    private let output = OutputArrayBuilder()
 
     /// Derives the encryption and MAC keys from a 32-byte session key; any other length
     /// throws ``CryptoError/invalidKeyLength(_:)``.
@@ -47,6 +48,7 @@ public final class AuthenticatedCipher {
     }
 
     /// Seals `plaintext` (any bytes, possibly empty) under a fresh random IV.
+    @inlinable
     public func seal<Plaintext: Collection>(_ plaintext: Plaintext) -> [UInt8] where Plaintext.Element == UInt8 {
         if let sealed = plaintext.withContiguousStorageIfAvailable({ seal(UnsafeRawBufferPointer($0)) }) {
             return sealed
@@ -56,8 +58,8 @@ public final class AuthenticatedCipher {
 
     /// Seals contiguous bytes under a fresh random IV.
     public func seal(_ plaintext: UnsafeRawBufferPointer) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: Self.sealedCount(plaintextCount: plaintext.count)) { buffer, count in
-            count = seal(plaintext, into: UnsafeMutableRawPointer(buffer.baseAddress!), iv: nil)
+        output.makeArray(capacity: Self.sealedCount(plaintextCount: plaintext.count)) { base in
+            seal(plaintext, into: base, iv: nil)
         }
     }
 
@@ -101,6 +103,7 @@ public final class AuthenticatedCipher {
 
     /// Opens a sealed message. Throws ``OpenError/authenticationFailed`` for every
     /// failure; decryption runs only on a message whose tag is correct.
+    @inlinable
     public func open<Sealed: Collection>(_ sealed: Sealed) throws(OpenError) -> [UInt8] where Sealed.Element == UInt8 {
         let result: [UInt8]?
         if let contiguous = sealed.withContiguousStorageIfAvailable({ openOrNil(UnsafeRawBufferPointer($0)) }) {
@@ -119,7 +122,8 @@ public final class AuthenticatedCipher {
     }
 
     /// The checks of PROTOCOL.md section 3, in its order; nil for any failure.
-    private func openOrNil(_ sealed: UnsafeRawBufferPointer) -> [UInt8]? {
+    @usableFromInline
+    func openOrNil(_ sealed: UnsafeRawBufferPointer) -> [UInt8]? {
         guard sealed.count >= Self.minimumSealedCount, let base = sealed.baseAddress,
               sealed[0] == Self.version
         else { return nil }
@@ -136,15 +140,8 @@ public final class AuthenticatedCipher {
 
         let ivPointer = base + 1
         let ciphertext = UnsafeRawBufferPointer(start: ivPointer + Self.ivSize, count: ciphertextCount)
-        var failed = false
-        let plaintext = [UInt8](unsafeUninitializedCapacity: ciphertextCount) { buffer, count in
-            if let written = cipher.decrypt(ciphertext, iv: ivPointer, into: buffer.baseAddress!) {
-                count = written
-            } else {
-                count = 0
-                failed = true
-            }
+        return output.makeSecretArray(capacity: ciphertextCount) { buffer in
+            cipher.decrypt(ciphertext, iv: ivPointer, into: buffer)
         }
-        return failed ? nil : plaintext
     }
 }
