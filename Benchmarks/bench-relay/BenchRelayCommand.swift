@@ -27,6 +27,9 @@ struct BenchRelayCommand: ParsableCommand {
     @Flag(help: "Only count relay-server's instructions per forwarded 64-byte message under valgrind --tool=callgrind.")
     var instructions = false
 
+    @Option(help: "With --instructions: keep the callgrind outputs in this directory (runs 1-2 lock-step, 3-4 pipelined, small then large).")
+    var callgrindDir: String?
+
     @Option(help: "Runs of each scenario per path; the median is reported (default: 3, 1 with --quick).")
     var repeats: Int?
 
@@ -51,7 +54,7 @@ struct BenchRelayCommand: ParsableCommand {
                 Runner.say("counting instructions under callgrind (four relay-server runs)")
                 do {
                     report.instructions = try CallgrindCount.run(launcher: launcher, valgrind: valgrind,
-                                                                 bodyCount: report.workload.messageBodyBytes)
+                                                                 bodyCount: report.workload.messageBodyBytes, keepIn: callgrindDir)
                 } catch {
                     report.instructionsUnavailable = "callgrind run failed: \(error)"
                 }

@@ -10,7 +10,9 @@ enum CallgrindCount {
     static let lockStepRounds = (small: 200, large: 2_200)
     static let pipelinedFrames = (small: 1_000, large: 101_000)
 
-    static func run(launcher: PathLauncher, valgrind: String, bodyCount: Int) throws -> InstructionCount {
+    /// `keepIn`: a directory where the four callgrind outputs are kept (for
+    /// `callgrind_annotate`); by default they are deleted.
+    static func run(launcher: PathLauncher, valgrind: String, bodyCount: Int, keepIn directory: String? = nil) throws -> InstructionCount {
         // Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain writes; a copy without
         // debug information (symbols kept) runs fine and profiles with function names.
         let stripped = "/tmp/bench-relay-\(getpid())-relay-server"
@@ -21,10 +23,12 @@ enum CallgrindCount {
         var run = 0
         func instructions(_ work: (OpenPath) throws -> Void) throws -> Int {
             run += 1
-            let output = "/tmp/bench-relay-callgrind-\(getpid())-\(run).out"
+            let output = directory.map { "\($0)/callgrind-\(run).out" } ?? "/tmp/bench-relay-callgrind-\(getpid())-\(run).out"
             defer {
-                unlink(output)
-                unlink(output + ".log")
+                if directory == nil {
+                    unlink(output)
+                    unlink(output + ".log")
+                }
             }
             var counted = launcher
             counted.relayServer = stripped
