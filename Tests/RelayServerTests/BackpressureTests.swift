@@ -19,6 +19,7 @@ struct BackpressureTests {
 
             let frameCount = Self.total / Self.bodyCount
             let sent = SharedCounter()
+            var sampler = MemorySampler(server)
             let writer = BackgroundWork("alice's 64 MiB") {
                 var batch: [UInt8] = []
                 for index in 0..<frameCount {
@@ -32,31 +33,14 @@ struct BackpressureTests {
             }
 
             // bob reads nothing until alice is held back: her writes stop progressing.
-            var peakWhileStalled = 0
-            var lastSent = -1
-            var lastProgress = Date()
-            let giveUp = Date().addingTimeInterval(20)
-            while Date().timeIntervalSince(lastProgress) < 0.5, !writer.isFinished, Date() < giveUp {
-                peakWhileStalled = max(peakWhileStalled, try server.memory("VmRSS"))
-                if sent.value != lastSent {
-                    lastSent = sent.value
-                    lastProgress = Date()
-                }
-                usleep(5_000)
-            }
+            try Self.waitUntilStalled(sent, writer)
             let heldBackAt = sent.value
             #expect(heldBackAt < Self.total, "the relay should stop reading alice while bob does not read")
+            #expect(try server.unreadBytes(from: alice) > 0, "alice's bytes wait unread in the relay's socket")
+            let peakWhileStalled = try sampler.stop()
 
-            // Now bob reads everything, while memory is still sampled.
-            let stopSampling = SharedFlag()
-            let sampler = BackgroundWork("VmRSS sampler") { () -> Int in
-                var peak = 0
-                while !stopSampling.isRaised {
-                    peak = max(peak, (try? server.memory("VmRSS")) ?? 0)
-                    usleep(5_000)
-                }
-                return peak
-            }
+            // Now bob reads everything, in order, while memory is still sampled.
+            sampler = MemorySampler(server)
             var received = 0
             for index in 0..<frameCount {
                 let frame = try bob.receiveFrame()
@@ -66,8 +50,7 @@ struct BackpressureTests {
                 }
                 received += Self.bodyCount
             }
-            stopSampling.raise()
-            let peakWhileDraining = try sampler.value(within: 5)
+            let peakWhileDraining = try sampler.stop()
             try writer.value(within: 20)
             let highWaterMark = try server.memory("VmHWM")
 
@@ -81,6 +64,134 @@ struct BackpressureTests {
                          Double(heldBackAt) / mebibyte, Double(peakWhileStalled) / mebibyte,
                          Double(peakWhileDraining) / mebibyte, Double(highWaterMark) / mebibyte))
         }
+    }
+
+    /// With nobody to deliver to, a lone sender is held back at the queue limit too; the
+    /// held DATA reaches the peer that joins, in order, and the sender is read again.
+    @Test func aLoneSenderIsHeldBackUntilAPeerJoins() throws {
+        try withRelayServer(["--queue-limit", "1048576"]) { server in
+            let (alice, _) = try server.join("alice", receiveTimeout: 20)
+            let total = 24 << 20
+            let frameCount = total / Self.bodyCount
+            let sent = SharedCounter()
+            let writer = BackgroundWork("alice alone") {
+                var batch: [UInt8] = []
+                for index in 0..<frameCount {
+                    Frame.data(numberedBody(index, count: Self.bodyCount)).encode(into: &batch)
+                    if (index + 1) % Self.framesPerWrite == 0 || index == frameCount - 1 {
+                        try alice.send(batch)
+                        sent.add(batch.count)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            try Self.waitUntilStalled(sent, writer)
+            #expect(sent.value < total, "the relay should stop reading alice while nobody can take her DATA")
+            #expect(try server.unreadBytes(from: alice) > 0, "alice's bytes wait unread in the relay's socket")
+            let residentWhileAlone = try server.memory("VmRSS")
+            print("backpressure, lone sender: held back after \(sent.value >> 20) MiB; relay VmRSS \(residentWhileAlone >> 20) MiB")
+
+            let (bob, welcome) = try server.join("bob", receiveTimeout: 20)
+            #expect(welcome.peer == "alice")
+            for index in 0..<frameCount {
+                let frame = try bob.receiveFrame()
+                guard frame == .data(numberedBody(index, count: Self.bodyCount)) else {
+                    Issue.record("frame \(index): got \(frame.summary), sequence \(frame.dataSequence.map(String.init) ?? "-")")
+                    return
+                }
+            }
+            try writer.value(within: 20)
+            #expect(try alice.receiveFrame() == .peerJoined(name: Array("bob".utf8)))
+            #expect(residentWhileAlone < Self.memoryBound)
+            try expectNothingPending(bob)
+        }
+    }
+
+    /// A client that sends PINGs and never reads its PONGs is held back as well.
+    @Test func aClientThatNeverReadsItsPongsIsHeldBack() throws {
+        try withRelayServer(["--queue-limit", "65536"]) { server in
+            let alice = try TestClient(port: server.port, receiveTimeout: 20, socketBufferSize: 65536)
+            _ = try alice.join("alice")
+            let ping = Frame.ping(Array(0..<64)).encoded()
+            let batch = Array([[UInt8]](repeating: ping, count: 4096).joined())
+            let batches = 24  // about 6.5 MiB of PINGs
+            let total = batches * batch.count
+            let sent = SharedCounter()
+            let writer = BackgroundWork("alice's PINGs") {
+                for _ in 0..<batches {
+                    try alice.send(batch)
+                    sent.add(batch.count)
+                }
+            }
+            try Self.waitUntilStalled(sent, writer)
+            // Kernel buffers on both sides hold several MiB; what proves the relay stopped
+            // reading is alice's bytes waiting unread in its socket.
+            #expect(try server.unreadBytes(from: alice) > 0, "the relay should stop reading a client that does not read its PONGs")
+            #expect(try server.memory("VmRSS") < Self.memoryBound)
+
+            // Reading the PONGs lets alice go on; each is its PING with the type changed.
+            var pong = ping
+            pong[4] = FrameType.pong.rawValue
+            let expected = Array([[UInt8]](repeating: pong, count: 4096).joined())
+            var received = 0
+            while received < total {
+                guard let chunk = alice.receiveBytes(upTo: expected.count - received % expected.count) else {
+                    Issue.record("the PONGs stopped after \(received) of \(total) bytes")
+                    return
+                }
+                let start = received % expected.count
+                let same = chunk.withUnsafeBytes { got in
+                    expected.withUnsafeBytes { memcmp(got.baseAddress!, $0.baseAddress! + start, got.count) == 0 }
+                }
+                guard same else {
+                    Issue.record("PONG bytes differ from their PINGs after \(received) bytes")
+                    return
+                }
+                received += chunk.count
+            }
+            try writer.value(within: 20)
+            #expect(received == total)
+        }
+    }
+
+    /// Waits until the writer's progress stops for half a second (the relay stopped
+    /// reading it) or it finishes.
+    static func waitUntilStalled(_ sent: SharedCounter, _ writer: BackgroundWork<Void>) throws {
+        var last = -1
+        var lastProgress = Date()
+        let giveUp = Date().addingTimeInterval(20)
+        while Date().timeIntervalSince(lastProgress) < 0.5, !writer.isFinished {
+            guard Date() < giveUp else { throw HarnessError("the writer neither stalled nor finished") }
+            if sent.value != last {
+                last = sent.value
+                lastProgress = Date()
+            }
+            usleep(5_000)
+        }
+    }
+}
+
+/// Samples a relay's resident memory every few milliseconds on a thread of its own.
+struct MemorySampler {
+    private let stopFlag = SharedFlag()
+    private let work: BackgroundWork<Int>
+
+    init(_ server: RelayServerProcess) {
+        let stopFlag = self.stopFlag
+        work = BackgroundWork("VmRSS sampler") {
+            var peak = 0
+            repeat {
+                peak = max(peak, try server.memory("VmRSS"))
+                usleep(5_000)
+            } while !stopFlag.isRaised
+            return peak
+        }
+    }
+
+    /// Stops sampling; the largest VmRSS seen, in bytes.
+    func stop() throws -> Int {
+        stopFlag.raise()
+        return try work.value(within: 5)
     }
 }
 

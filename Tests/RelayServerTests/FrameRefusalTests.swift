@@ -127,3 +127,22 @@ struct FrameRefusalTests {
         }
     }
 }
+
+/// DATA accepted before a fatal error still reaches the peer (nothing accepted is
+/// dropped while the session lasts), then PEER_LEFT.
+struct ErrorAfterDataTests {
+    @Test func dataBeforeAFatalErrorIsDeliveredFirst() throws {
+        try withRelayServer { server in
+            let (alice, _) = try server.join("alice")
+            let (bob, _) = try server.join("bob")
+            #expect(try alice.receiveFrame() == .peerJoined(name: Array("bob".utf8)))
+            var bytes: [UInt8] = []
+            for index in 0..<5 { Frame.data(numberedBody(index, count: 100)).encode(into: &bytes) }
+            bytes += rawFrame(type: 0x05, body: [1])  // unknown type, same write
+            try alice.send(bytes)
+            try expectRefusal(alice, .malformed)
+            for index in 0..<5 { #expect(try bob.receiveFrame() == .data(numberedBody(index, count: 100))) }
+            #expect(try bob.receiveFrame() == .peerLeft(name: Array("alice".utf8)))
+        }
+    }
+}

@@ -39,4 +39,21 @@ struct HandshakeTests {
             #expect(peer.isEmpty)
         }
     }
+
+    /// A client need not wait for WELCOME: DATA right behind its HELLO is forwarded.
+    @Test func dataPipelinedBehindHelloIsForwarded() throws {
+        try withRelayServer { server in
+            let (alice, _) = try server.join("alice")
+            let bob = try server.connect()
+            try bob.send(Frame.hello(name: Array("bob".utf8)).encoded() + Frame.data([4, 5, 6]).encoded())
+            let frame = try bob.receiveFrame()
+            guard case .welcome(_, _, let peer) = frame else {
+                Issue.record("expected WELCOME, got \(frame.summary)")
+                return
+            }
+            #expect(peer == Array("alice".utf8))
+            #expect(try alice.receiveFrame() == .peerJoined(name: Array("bob".utf8)))
+            #expect(try alice.receiveFrame() == .data([4, 5, 6]))
+        }
+    }
 }

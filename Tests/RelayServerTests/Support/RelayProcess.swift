@@ -202,13 +202,46 @@ final class RelayServerProcess: @unchecked Sendable {
         return (client, try client.join(name))
     }
 
+    /// Bytes `client` sent that wait unread in the relay's socket (its `rx_queue` in
+    /// `/proc/net/tcp`): more than zero at rest means the relay stopped reading it.
+    func unreadBytes(from client: TestClient) throws -> Int {
+        let local = String(format: "0100007F:%04X", port)
+        let remote = String(format: "0100007F:%04X", client.localPort)
+        let table = try readProcFile("/proc/net/tcp")
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count > 4, fields[1] == local, fields[2] == remote else { continue }
+            let queues = fields[4].split(separator: ":")
+            guard queues.count == 2, let unread = Int(queues[1], radix: 16) else { break }
+            return unread
+        }
+        throw HarnessError("no socket \(local) → \(remote) in /proc/net/tcp")
+    }
+
     /// A field of `/proc/PID/status` in bytes (`VmRSS`, `VmHWM`).
     func memory(_ field: String) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let status = try readProcFile("/proc/\(pid)/status")
         for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             if parts.count >= 3, let kilobytes = Int(parts[1]), parts[2] == "kB" { return kilobytes * 1024 }
         }
         throw HarnessError("no \(field) in /proc/\(pid)/status")
     }
+}
+
+/// A `/proc` file read to its end (their size is reported as 0, so read until EOF).
+func readProcFile(_ path: String) throws -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw HarnessError("open \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var contents: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0, errno == EINTR { continue }
+        guard count >= 0 else { throw HarnessError("read \(path): \(String(cString: strerror(errno)))") }
+        if count == 0 { break }
+        contents.append(contentsOf: chunk[0..<count])
+    }
+    return String(decoding: contents, as: UTF8.self)
 }

@@ -39,9 +39,15 @@ final class TestClient: @unchecked Sendable {
     /// Frames larger than this are treated as a broken stream, not allocated.
     static let largestFrameAccepted = 64 << 20
 
-    init(port: Int, receiveTimeout: Double = 5, sendTimeout: Double = 20) throws {
+    /// `socketBufferSize` fixes the kernel's send and receive buffers (before connecting,
+    /// so the window matches): a test can then tell the relay's buffering from the kernel's.
+    init(port: Int, receiveTimeout: Double = 5, sendTimeout: Double = 20, socketBufferSize: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(String(cString: strerror(errno)))") }
+        if var size = socketBufferSize {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -63,6 +69,16 @@ final class TestClient: @unchecked Sendable {
     }
 
     deinit { close() }
+
+    /// The local port of this connection.
+    var localPort: Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
 
     /// Sets `SO_RCVTIMEO` or `SO_SNDTIMEO`.
     func setTimeout(_ option: Int32, _ seconds: Double) {
@@ -178,6 +194,18 @@ final class TestClient: @unchecked Sendable {
     func expectEnd() throws {
         if let frame = try receiveFrameOrEnd() {
             throw TestClientError.unexpected("expected the relay to close the connection, got \(frame.summary)")
+        }
+    }
+
+    /// Whatever bytes arrive next (at most `limit`), as they come; nil at the end of the
+    /// stream or on timeout.
+    func receiveBytes(upTo limit: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: limit)
+        while true {
+            let count = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 { return Array(bytes[0..<count]) }
+            if count < 0, errno == EINTR { continue }
+            return nil
         }
     }
 
