@@ -66,6 +66,19 @@ class LineCollector:
                     raise AssertionError(f"no matching line; got {self.lines!r}")
                 self._condition.wait(remaining)
 
+    def wait_matching(self, needle: str, count: int, timeout: float = WAIT_TIMEOUT) -> list[str]:
+        """Waits until ``count`` lines contain ``needle``; returns them."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                found = [line for line in self.lines if needle in line]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count:
+                    return found
+                if self.closed or remaining <= 0:
+                    raise AssertionError(f"expected {count} lines with {needle!r}, got {found!r}")
+                self._condition.wait(remaining)
+
     def wait_count(self, count: int, timeout: float = WAIT_TIMEOUT) -> list[str]:
         """Waits until at least ``count`` lines arrived; returns them all."""
         deadline = time.monotonic() + timeout

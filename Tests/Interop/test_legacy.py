@@ -218,3 +218,43 @@ def test_relay_client_end_of_input_loses_nothing_under_incoming_traffic(relay_se
                 assert client.wait() == 0
                 for thread in writers:
                     thread.join(rp.SOCKET_TIMEOUT)
+
+
+def test_backpressure_loses_nothing_between_python_clients(relay_server):
+    """A receiver that does not read: the relay holds the sender back (its writes stall)
+    instead of dropping; once the receiver reads, everything arrives in order."""
+    count, size = 2_000, 1_000
+    with relay_server("--legacy", "--queue-limit", "65536") as server:
+        a, b = legacy_pair(server)
+        with a, b:
+            wire = b"".join(struct.pack("!I", size) + i.to_bytes(4, "big") * (size // 4) for i in range(count))
+            sender = threading.Thread(target=a.sock.sendall, args=(wire,), daemon=True)
+            sender.start()
+            for i in range(count):
+                assert b.recv_payload() == i.to_bytes(4, "big") * (size // 4)
+            sender.join(rp.SOCKET_TIMEOUT)
+            assert not sender.is_alive()
+
+
+def test_same_name_as_the_other_client_is_closed(relay_server):
+    with relay_server("--legacy") as server:
+        a, b = legacy_pair(server, "alice", "bob")
+        with a, b:
+            b.close()
+            with socket.create_connection((server.host, server.port), timeout=rp.SOCKET_TIMEOUT) as twin:
+                twin.sendall(b"alice")
+                assert twin.recv(64) == b""
+            with LegacyClient(server.host, server.port, "bob") as again:
+                assert again.key == a.key
+                assert_pair_works(a, again, "after a duplicate name")
+
+
+def test_sigterm_closes_legacy_clients_and_exits_0(relay_server):
+    with relay_server("--legacy") as server:
+        a, b = legacy_pair(server)
+        with a, b:
+            server.proc.terminate()
+            for client in (a, b):
+                client.wait_closed()  # no ERROR frame in legacy: just the close
+                client.close()
+            assert server.wait() == 0
