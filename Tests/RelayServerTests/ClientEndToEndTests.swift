@@ -128,6 +128,50 @@ struct ClientEndToEndTests {
         }
     }
 
+    /// Received text is shown as one safe line: control characters cannot move the
+    /// cursor or forge a line of their own.
+    @Test func receivedControlCharactersAreNeutralised() throws {
+        try withRelayServer { server in
+            let (peer, welcome) = try server.join("b")
+            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
+            let client = try Self.startClient("a", port: server.port)
+            defer { client.kill() }
+            #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
+
+            try peer.send(.data(cipher.seal(Array("red\u{1B}[31m\rforged\nc: fake\ttab".utf8))))
+            #expect(try client.standardOutput.nextLine(within: 10) == "b: red\u{FFFD}[31m\u{FFFD}forged\u{FFFD}c: fake\ttab")
+            try client.closeInput()
+            #expect(try client.waitForExit(within: 10) == 0, "\(client.standardErrorText)")
+            #expect(try client.standardOutput.remainingLines(within: 5).isEmpty)
+        }
+    }
+
+    /// A line too long for one frame under the relay's --max-frame is reported and
+    /// skipped; the lines around it go through.
+    @Test func anOverlongLineIsReportedAndSkipped() throws {
+        try withRelayServer(["--max-frame", "4096"]) { server in
+            let (peer, welcome) = try server.join("b")
+            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
+            let client = try Self.startClient("a", port: server.port)
+            defer { client.kill() }
+            #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
+
+            try client.writeInput("before\n" + String(repeating: "x", count: 5000) + "\nafter\n")
+            try client.closeInput()
+            for expected in ["before", "after"] {
+                let frame = try peer.receiveFrame()
+                guard case .data(let sealed) = frame else {
+                    Issue.record("expected DATA '\(expected)', got \(frame.summary)")
+                    return
+                }
+                #expect(try cipher.open(sealed) == Array(expected.utf8))
+            }
+            #expect(try peer.receiveFrame() == .peerLeft(name: Array("a".utf8)))
+            #expect(try client.waitForExit(within: 10) == 0, "\(client.standardErrorText)")
+            #expect(client.standardErrorText.contains("skipped"), "\(client.standardErrorText)")
+        }
+    }
+
     @Test func aClientRefusedAsThirdPeerExitsNonZeroWithAReadableLine() throws {
         try withRelayServer { server in
             let (first, _) = try server.join("a")
