@@ -258,3 +258,26 @@ def test_sigterm_closes_legacy_clients_and_exits_0(relay_server):
                 client.wait_closed()  # no ERROR frame in legacy: just the close
                 client.close()
             assert server.wait() == 0
+
+
+def test_relay_client_legacy_refused_name_exits_1(relay_server, relay_client):
+    with relay_server("--legacy") as server:
+        with LegacyClient(server.host, server.port, "alice") as a:
+            with relay_client("--legacy", name="alice", port=server.port) as client:
+                client.close_stdin()
+                assert client.wait() == 1
+                assert client.stderr.wait_for("closed the connection")
+            with LegacyClient(server.host, server.port, "bob") as b:
+                assert_pair_works(a, b, "after relay-client was refused")
+
+
+def test_relay_client_legacy_name_length_limit(run_tool, relay_server, relay_client):
+    assert run_tool("relay-client", "--legacy", "--name", "n" * 256, "--port", "1").returncode == 64
+    assert run_tool("relay-client", "--name", "n" * 33, "--port", "1").returncode == 64  # v1: 32 bytes
+    with relay_server("--legacy") as server:
+        with LegacyClient(server.host, server.port, "py") as py:
+            with relay_client("--legacy", name="n" * 255, port=server.port) as client:
+                client.send_line("from a long name")
+                assert py.recv_message() == b"from a long name"
+                client.close_stdin()
+                assert client.wait() == 0
