@@ -6,6 +6,14 @@ struct TargetCheck: Codable {
     /// nil when the run did not measure what the target needs (e.g. `--sizes` left it out).
     var met: Bool?
 
+    /// `met` is written as `null`, not left out, when the run could not judge.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(target, forKey: .target)
+        try container.encode(measured, forKey: .measured)
+        try container.encode(met, forKey: .met)
+    }
+
     /// The reference when Python cannot be run here: about 75 thousand seals/s at 64 B.
     static let referencePythonSealsPerSecond = 75_000.0
 
