@@ -115,7 +115,7 @@ struct AdmissionTests {
     }
 
     @Test func noCompleteHelloInTimeGetsHandshakeTimeout() throws {
-        try withRelayServer(["--handshake-timeout", "0.5"]) { server in
+        try withRelayServer(["--handshake-timeout", "1"]) { server in
             let (alice, _) = try server.join("alice")
             let started = Date()
             let silent = try server.connect()
@@ -124,7 +124,7 @@ struct AdmissionTests {
             try partial.send(Array(hello.prefix(hello.count - 1)))
 
             try expectRefusal(silent, .handshakeTimeout, "a connection that sends nothing")
-            #expect(Date().timeIntervalSince(started) >= 0.4, "not before the timeout")
+            #expect(Date().timeIntervalSince(started) >= 0.9, "not before the timeout")
             try expectRefusal(partial, .handshakeTimeout, "a HELLO missing its last byte")
             // alice joined before; the timeout is for the handshake only.
             try expectNothingPending(alice)

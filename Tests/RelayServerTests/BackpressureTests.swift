@@ -114,7 +114,7 @@ struct BackpressureTests {
             _ = try alice.join("alice")
             let ping = Frame.ping(Array(0..<64)).encoded()
             let batch = Array([[UInt8]](repeating: ping, count: 4096).joined())
-            let batches = 24  // about 6.5 MiB of PINGs
+            let batches = 36  // about 10 MiB of PINGs: beyond what kernel buffers hold (about 6 MiB)
             let total = batches * batch.count
             let sent = SharedCounter()
             let writer = BackgroundWork("alice's PINGs") {
