@@ -202,7 +202,7 @@ def test_relay_client_end_of_input_loses_nothing_under_incoming_traffic(relay_se
                             return
 
                 def feed_stdin():
-                    with contextlib.suppress(OSError):
+                    with contextlib.suppress(OSError, ValueError):  # the client gone or stopped
                         client.proc.stdin.write(b"".join(b"line %d %s\n" % (i, b"x" * 200) for i in range(count)))
                         client.proc.stdin.close()
 

@@ -105,7 +105,7 @@ def test_python_peer_and_relay_client(relay_server, relay_client):
                 py.send_frame(rp.DATA, b"\x01short")  # too short to be a sealed message
                 py.send_message(b"after the tampered ones")
                 client.stdout.wait_for(lambda line: line == "pyname: after the tampered ones")
-                reports = [line for line in client.stderr.lines if "could not be opened" in line]
+                reports = client.stderr.wait_matching("could not be opened", 4)
                 assert len(reports) == 4, client.stderr.text
                 assert all("pyname" in line for line in reports)
                 assert "pyname: tampered" not in client.stdout.lines
