@@ -20,17 +20,7 @@ struct BackpressureTests {
             let frameCount = Self.total / Self.bodyCount
             let sent = SharedCounter()
             var sampler = MemorySampler(server)
-            let writer = BackgroundWork("alice's 64 MiB") {
-                var batch: [UInt8] = []
-                for index in 0..<frameCount {
-                    Frame.data(numberedBody(index, count: Self.bodyCount)).encode(into: &batch)
-                    if (index + 1) % Self.framesPerWrite == 0 || index == frameCount - 1 {
-                        try alice.send(batch)
-                        sent.add(batch.count)
-                        batch.removeAll(keepingCapacity: true)
-                    }
-                }
-            }
+            let writer = Self.startPushing(frameCount, from: alice, counting: sent)
 
             // bob reads nothing until alice is held back: her writes stop progressing.
             try Self.waitUntilStalled(sent, writer)
@@ -41,15 +31,7 @@ struct BackpressureTests {
 
             // Now bob reads everything, in order, while memory is still sampled.
             sampler = MemorySampler(server)
-            var received = 0
-            for index in 0..<frameCount {
-                let frame = try bob.receiveFrame()
-                guard frame == .data(numberedBody(index, count: Self.bodyCount)) else {
-                    Issue.record("frame \(index) of \(frameCount): got \(frame.summary), sequence \(frame.dataSequence.map(String.init) ?? "-")")
-                    break
-                }
-                received += Self.bodyCount
-            }
+            let received = try Self.expectNumberedFrames(frameCount, at: bob)
             let peakWhileDraining = try sampler.stop()
             try writer.value(within: 20)
             let highWaterMark = try server.memory("VmHWM")
@@ -74,17 +56,7 @@ struct BackpressureTests {
             let total = 24 << 20
             let frameCount = total / Self.bodyCount
             let sent = SharedCounter()
-            let writer = BackgroundWork("alice alone") {
-                var batch: [UInt8] = []
-                for index in 0..<frameCount {
-                    Frame.data(numberedBody(index, count: Self.bodyCount)).encode(into: &batch)
-                    if (index + 1) % Self.framesPerWrite == 0 || index == frameCount - 1 {
-                        try alice.send(batch)
-                        sent.add(batch.count)
-                        batch.removeAll(keepingCapacity: true)
-                    }
-                }
-            }
+            let writer = Self.startPushing(frameCount, from: alice, counting: sent)
             try Self.waitUntilStalled(sent, writer)
             #expect(sent.value < total, "the relay should stop reading alice while nobody can take her DATA")
             #expect(try server.unreadBytes(from: alice) > 0, "alice's bytes wait unread in the relay's socket")
@@ -93,13 +65,7 @@ struct BackpressureTests {
 
             let (bob, welcome) = try server.join("bob", receiveTimeout: 20)
             #expect(welcome.peer == "alice")
-            for index in 0..<frameCount {
-                let frame = try bob.receiveFrame()
-                guard frame == .data(numberedBody(index, count: Self.bodyCount)) else {
-                    Issue.record("frame \(index): got \(frame.summary), sequence \(frame.dataSequence.map(String.init) ?? "-")")
-                    return
-                }
-            }
+            #expect(try Self.expectNumberedFrames(frameCount, at: bob) == total)
             try writer.value(within: 20)
             #expect(try alice.receiveFrame() == .peerJoined(name: Array("bob".utf8)))
             #expect(residentWhileAlone < Self.memoryBound)
@@ -152,6 +118,35 @@ struct BackpressureTests {
             try writer.value(within: 20)
             #expect(received == total)
         }
+    }
+
+    /// Sends `frameCount` numbered DATA frames of `bodyCount` bytes from a thread of its
+    /// own, `framesPerWrite` to a write, counting the bytes the kernel took.
+    static func startPushing(_ frameCount: Int, from client: TestClient, counting sent: SharedCounter) -> BackgroundWork<Void> {
+        BackgroundWork("pushing \(frameCount) frames") {
+            var batch: [UInt8] = []
+            for index in 0..<frameCount {
+                Frame.data(numberedBody(index, count: bodyCount)).encode(into: &batch)
+                if (index + 1) % framesPerWrite == 0 || index == frameCount - 1 {
+                    try client.send(batch)
+                    sent.add(batch.count)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+    }
+
+    /// Reads the frames ``startPushing(_:from:counting:)`` sent, checking each; returns
+    /// the body bytes that arrived in order.
+    static func expectNumberedFrames(_ frameCount: Int, at client: TestClient) throws -> Int {
+        for index in 0..<frameCount {
+            let frame = try client.receiveFrame()
+            guard frame == .data(numberedBody(index, count: bodyCount)) else {
+                Issue.record("frame \(index) of \(frameCount): got \(frame.summary), sequence \(frame.dataSequence.map(String.init) ?? "-")")
+                return index * bodyCount
+            }
+        }
+        return frameCount * bodyCount
     }
 
     /// Waits until the writer's progress stops for half a second (the relay stopped

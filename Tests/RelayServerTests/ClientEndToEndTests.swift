@@ -25,6 +25,29 @@ struct ClientEndToEndTests {
         }
     }
 
+    /// A test peer "b" joined first, its cipher, and a `relay-client` "a" that joined
+    /// beside it (b has seen PEER_JOINED).
+    static func clientBesidePeer(_ server: RelayServerProcess) throws -> (peer: TestClient, cipher: AuthenticatedCipher, client: ChildProcess) {
+        let (peer, welcome) = try server.join("b")
+        let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
+        let client = try startClient("a", port: server.port)
+        #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
+        return (peer, cipher, client)
+    }
+
+    /// Expects sealed DATA frames at `peer` that open to `texts`, in order.
+    static func expectSealed(_ texts: [String], at peer: TestClient, cipher: AuthenticatedCipher,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for text in texts {
+            let frame = try peer.receiveFrame()
+            guard case .data(let sealed) = frame else {
+                Issue.record("expected DATA '\(text)', got \(frame.summary)", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(try cipher.open(sealed) == Array(text.utf8), sourceLocation: sourceLocation)
+        }
+    }
+
     @Test func twoClientsChatBothWays() throws {
         try withRelayServer { server in
             let alice = try Self.startClient("alice", port: server.port)
@@ -60,20 +83,11 @@ struct ClientEndToEndTests {
     /// `printf 'hi\n' | relay-client --name a` with a peer present.
     @Test func pipedInputIsDeliveredAndTheClientExitsZero() throws {
         try withRelayServer { server in
-            let (peer, welcome) = try server.join("b")
-            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
-            let client = try Self.startClient("a", port: server.port)
+            let (peer, cipher, client) = try Self.clientBesidePeer(server)
             defer { client.kill() }
             try client.writeInput("hi\n")
             try client.closeInput()
-
-            #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
-            let frame = try peer.receiveFrame()
-            guard case .data(let sealed) = frame else {
-                Issue.record("expected DATA, got \(frame.summary)")
-                return
-            }
-            #expect(try cipher.open(sealed) == Array("hi".utf8), "sealed under the session key")
+            try Self.expectSealed(["hi"], at: peer, cipher: cipher)
             #expect(try peer.receiveFrame() == .peerLeft(name: Array("a".utf8)), "then BYE")
             #expect(try client.waitForExit(within: 10) == 0, "\(client.standardErrorText)")
         }
@@ -91,15 +105,7 @@ struct ClientEndToEndTests {
 
             let (peer, welcome) = try server.join("b")
             #expect(welcome.peer == "a")
-            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
-            for expected in ["first", "second"] {
-                let frame = try peer.receiveFrame()
-                guard case .data(let sealed) = frame else {
-                    Issue.record("expected DATA '\(expected)', got \(frame.summary)")
-                    return
-                }
-                #expect(try cipher.open(sealed) == Array(expected.utf8))
-            }
+            try Self.expectSealed(["first", "second"], at: peer, cipher: try AuthenticatedCipher(sessionKey: welcome.sessionKey))
             #expect(try peer.receiveFrame() == .peerLeft(name: Array("a".utf8)))
             #expect(try client.waitForExit(within: 10) == 0, "\(client.standardErrorText)")
         }
@@ -108,11 +114,8 @@ struct ClientEndToEndTests {
     /// A message that does not open is reported on standard error and skipped.
     @Test func aMessageThatDoesNotOpenIsSkipped() throws {
         try withRelayServer { server in
-            let (peer, welcome) = try server.join("b")
-            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
-            let client = try Self.startClient("a", port: server.port)
+            let (peer, cipher, client) = try Self.clientBesidePeer(server)
             defer { client.kill() }
-            #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
 
             var forged = cipher.seal(Array("tampered".utf8))
             forged[forged.count - 1] ^= 1
@@ -132,11 +135,8 @@ struct ClientEndToEndTests {
     /// cursor or forge a line of their own.
     @Test func receivedControlCharactersAreNeutralised() throws {
         try withRelayServer { server in
-            let (peer, welcome) = try server.join("b")
-            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
-            let client = try Self.startClient("a", port: server.port)
+            let (peer, cipher, client) = try Self.clientBesidePeer(server)
             defer { client.kill() }
-            #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
 
             try peer.send(.data(cipher.seal(Array("red\u{1B}[31m\rforged\nc: fake\ttab".utf8))))
             #expect(try client.standardOutput.nextLine(within: 10) == "b: red\u{FFFD}[31m\u{FFFD}forged\u{FFFD}c: fake\ttab")
@@ -150,22 +150,12 @@ struct ClientEndToEndTests {
     /// skipped; the lines around it go through.
     @Test func anOverlongLineIsReportedAndSkipped() throws {
         try withRelayServer(["--max-frame", "4096"]) { server in
-            let (peer, welcome) = try server.join("b")
-            let cipher = try AuthenticatedCipher(sessionKey: welcome.sessionKey)
-            let client = try Self.startClient("a", port: server.port)
+            let (peer, cipher, client) = try Self.clientBesidePeer(server)
             defer { client.kill() }
-            #expect(try peer.receiveFrame() == .peerJoined(name: Array("a".utf8)))
 
             try client.writeInput("before\n" + String(repeating: "x", count: 5000) + "\nafter\n")
             try client.closeInput()
-            for expected in ["before", "after"] {
-                let frame = try peer.receiveFrame()
-                guard case .data(let sealed) = frame else {
-                    Issue.record("expected DATA '\(expected)', got \(frame.summary)")
-                    return
-                }
-                #expect(try cipher.open(sealed) == Array(expected.utf8))
-            }
+            try Self.expectSealed(["before", "after"], at: peer, cipher: cipher)
             #expect(try peer.receiveFrame() == .peerLeft(name: Array("a".utf8)))
             #expect(try client.waitForExit(within: 10) == 0, "\(client.standardErrorText)")
             #expect(client.standardErrorText.contains("skipped"), "\(client.standardErrorText)")

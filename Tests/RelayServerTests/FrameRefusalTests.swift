@@ -31,23 +31,35 @@ struct FrameRefusalTests {
 
     @Test func validFramesAtTheWrongTimeGetUnexpectedFrame() throws {
         try withRelayServer { server in
-            let (alice, _) = try server.join("alice")
-            for (label, frame) in Self.beforeHello {
-                let client = try server.connect()
-                try client.send(frame)
-                try expectRefusal(client, .unexpectedFrame, "\(label) before HELLO")
-            }
-            try expectNothingPending(alice, "refusals before HELLO")
-
-            for (label, frame) in Self.afterJoining {
-                let (mallory, _) = try server.join("mallory")
-                #expect(try alice.receiveFrame() == .peerJoined(name: Array("mallory".utf8)))
-                try mallory.send(frame)
-                try expectRefusal(mallory, .unexpectedFrame, "\(label) after joining")
-                #expect(try alice.receiveFrame() == .peerLeft(name: Array("mallory".utf8)), "\(label)")
-            }
-            try expectNothingPending(alice, "refusals after joining")
+            try Self.expectRefusals(.unexpectedFrame, server: server,
+                                    beforeHello: Self.beforeHello.map { ($0, $1.encoded()) },
+                                    afterJoining: Self.afterJoining.map { ($0, $1.encoded()) })
         }
+    }
+
+    /// Each case on a fresh connection, before HELLO and then after joining beside alice,
+    /// must be refused with `code`; alice sees only mallory's PEER_JOINED and PEER_LEFT.
+    static func expectRefusals(
+        _ code: RelayErrorCode, server: RelayServerProcess,
+        beforeHello: [(String, [UInt8])], afterJoining: [(String, [UInt8])],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let (alice, _) = try server.join("alice")
+        for (label, bytes) in beforeHello {
+            let client = try server.connect()
+            try client.send(bytes)
+            try expectRefusal(client, code, "\(label) before HELLO", sourceLocation: sourceLocation)
+        }
+        try expectNothingPending(alice, "refusals before HELLO", sourceLocation: sourceLocation)
+
+        for (label, bytes) in afterJoining {
+            let (mallory, _) = try server.join("mallory")
+            #expect(try alice.receiveFrame() == .peerJoined(name: Array("mallory".utf8)), sourceLocation: sourceLocation)
+            try mallory.send(bytes)
+            try expectRefusal(mallory, code, "\(label) after joining", sourceLocation: sourceLocation)
+            #expect(try alice.receiveFrame() == .peerLeft(name: Array("mallory".utf8)), "\(label)", sourceLocation: sourceLocation)
+        }
+        try expectNothingPending(alice, "refusals after joining", sourceLocation: sourceLocation)
     }
 
     static let malformed: [(String, [UInt8])] = [
@@ -73,22 +85,8 @@ struct FrameRefusalTests {
 
     @Test func framesThatDoNotParseGetMalformed() throws {
         try withRelayServer { server in
-            let (alice, _) = try server.join("alice")
-            for (label, bytes) in Self.malformed {
-                let client = try server.connect()
-                try client.send(bytes)
-                try expectRefusal(client, .malformed, "\(label) before HELLO")
-            }
-            try expectNothingPending(alice, "refusals before HELLO")
-
-            for (label, bytes) in Self.malformed where !label.hasPrefix("HELLO") {
-                let (mallory, _) = try server.join("mallory")
-                #expect(try alice.receiveFrame() == .peerJoined(name: Array("mallory".utf8)))
-                try mallory.send(bytes)
-                try expectRefusal(mallory, .malformed, "\(label) after joining")
-                #expect(try alice.receiveFrame() == .peerLeft(name: Array("mallory".utf8)), "\(label)")
-            }
-            try expectNothingPending(alice, "refusals after joining")
+            try Self.expectRefusals(.malformed, server: server, beforeHello: Self.malformed,
+                                    afterJoining: Self.malformed.filter { !$0.0.hasPrefix("HELLO") })
         }
     }
 
