@@ -43,4 +43,24 @@ struct DepartureTests {
             try expectNothingPending(bob)
         }
     }
+
+    /// A frame cut short by the end of input is never forwarded in part: the peer's
+    /// stream stays framed, with the whole frames before it and then PEER_LEFT.
+    @Test(arguments: [(3, 1000), (900, 1000), (600_000, 1_048_575)])
+    func aFrameCutShortByEndOfInputIsNotForwarded(sentBytes: Int, bodyCount: Int) throws {
+        try withRelayServer { server in
+            let (alice, _) = try server.join("alice")
+            let (bob, _) = try server.join("bob", receiveTimeout: 10)
+            #expect(try alice.receiveFrame() == .peerJoined(name: Array("bob".utf8)))
+
+            let whole = Frame.data(numberedBody(0, count: 5000)).encoded()
+            let cut = Frame.data(numberedBody(1, count: bodyCount)).encoded()
+            try alice.send(whole + cut.prefix(sentBytes))
+            alice.shutdownWrite()
+            #expect(try bob.receiveFrame() == .data(numberedBody(0, count: 5000)))
+            #expect(try bob.receiveFrame() == .peerLeft(name: Array("alice".utf8)))
+            try alice.expectEnd()
+            try expectNothingPending(bob)
+        }
+    }
 }

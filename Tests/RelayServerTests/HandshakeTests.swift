@@ -54,6 +54,17 @@ struct HandshakeTests {
             #expect(peer == Array("alice".utf8))
             #expect(try alice.receiveFrame() == .peerJoined(name: Array("bob".utf8)))
             #expect(try alice.receiveFrame() == .data([4, 5, 6]))
+
+            // A longer run than one handshake read, all in the HELLO's write.
+            try bob.send(.bye)
+            try bob.expectEnd()
+            #expect(try alice.receiveFrame() == .peerLeft(name: Array("bob".utf8)))
+            let carol = try server.connect()
+            var bytes = Frame.hello(name: Array("carol".utf8)).encoded()
+            for index in 0..<200 { Frame.data(numberedBody(index, count: 1000)).encode(into: &bytes) }
+            try carol.send(bytes)
+            #expect(try alice.receiveFrame() == .peerJoined(name: Array("carol".utf8)))
+            for index in 0..<200 { #expect(try alice.receiveFrame() == .data(numberedBody(index, count: 1000)), "message \(index)") }
         }
     }
 }

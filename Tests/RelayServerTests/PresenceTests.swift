@@ -29,6 +29,12 @@ struct PresenceTests {
             #expect(try alice.receiveFrame() == .peerLeft(name: Array("dave".utf8)))
             try dave.expectEnd()
 
+            // Leaving by a reset.
+            let (erin, _) = try server.join("erin")
+            #expect(try alice.receiveFrame() == .peerJoined(name: Array("erin".utf8)))
+            erin.reset()
+            #expect(try alice.receiveFrame() == .peerLeft(name: Array("erin".utf8)))
+
             try expectNothingPending(alice)
         }
     }

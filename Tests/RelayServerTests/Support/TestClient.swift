@@ -92,6 +92,13 @@ final class TestClient: @unchecked Sendable {
         Glibc.close(fd)
     }
 
+    /// Closes with a reset (`SO_LINGER` 0): the relay sees ECONNRESET, not end of input.
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close()
+    }
+
     /// Ends the sending side (the server reads end of input).
     func shutdownWrite() {
         Glibc.shutdown(fd, Int32(SHUT_WR))
