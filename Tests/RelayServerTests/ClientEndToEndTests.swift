@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import RelayCrypto
 import RelayProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `relay-client` processes against `relay-server`, end to end (PROTOCOL.md section 5):
 /// lines in, `PEER: TEXT` out, both directions; piped use delivers and exits 0; status
@@ -175,6 +178,36 @@ struct ClientEndToEndTests {
             #expect(try client.standardOutput.remainingLines(within: 5).isEmpty)
             withExtendedLifetime((first, second)) {}
         }
+    }
+
+    @Test func aRelayThatShutsDownEndsTheClientWithAReadableLine() throws {
+        let server = try RelayServerProcess()
+        defer { server.child.kill() }
+        let (peer, cipher, client) = try Self.clientBesidePeer(server)
+        defer { client.kill() }
+        try client.writeInput("still there\n")
+        try Self.expectSealed(["still there"], at: peer, cipher: cipher)
+
+        server.child.signal(SIGTERM)
+        try expectRefusal(peer, .shuttingDown)
+        peer.close()
+        let status = try client.waitForExit(within: 10)
+        #expect(status != 0)
+        #expect(client.standardErrorText.contains("shutting down"), "\(client.standardErrorText)")
+        #expect(try server.child.waitForExit(within: 10) == 0)
+    }
+
+    @Test func noRelayListeningExitsOneNamingTheAddress() throws {
+        // A port that was free a moment ago: bind one, note it, close it.
+        let probe = try RelayServerProcess()
+        let port = probe.port
+        probe.child.signal(SIGTERM)
+        #expect(try probe.child.waitForExit(within: 10) == 0)
+
+        let client = try Self.startClient("a", port: port)
+        defer { client.kill() }
+        #expect(try client.waitForExit(within: 10) == 1)
+        #expect(client.standardErrorText.contains("127.0.0.1:\(port)"), "\(client.standardErrorText)")
     }
 
     @Test func anInvalidNameIsBadUsage() throws {
