@@ -42,10 +42,13 @@ class LineCollector:
         self._thread.start()
 
     def _run(self, pipe) -> None:
-        for raw in iter(pipe.readline, b""):
-            with self._condition:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-                self._condition.notify_all()
+        try:
+            for raw in iter(pipe.readline, b""):
+                with self._condition:
+                    self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                    self._condition.notify_all()
+        except (OSError, ValueError):  # the pipe was closed under us (a process stopped early)
+            pass
         with self._condition:
             self.closed = True
             self._condition.notify_all()
@@ -144,6 +147,11 @@ class RelayProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)
                 self.proc.wait(5)
+        # Let the collectors read to the end first (a grandchild could hold a pipe open:
+        # then the join times out and closing the pipe ends them).
+        for collector in (self.stdout, self.stderr):
+            if collector is not None:
+                collector.join(2)
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if pipe is not None:
                 with contextlib.suppress(OSError):
