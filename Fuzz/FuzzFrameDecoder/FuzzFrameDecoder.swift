@@ -109,8 +109,10 @@ public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     return 0
 }
 
-#if !FUZZING
-Fuzz.replayArguments { bytes in
-    _ = fuzzFrameDecoder(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+/// libFuzzer's driver, or without it a replay of the files named as arguments.
+@main
+enum Main {
+    static func main() {
+        Fuzz.main(fuzzFrameDecoder)
+    }
 }
-#endif

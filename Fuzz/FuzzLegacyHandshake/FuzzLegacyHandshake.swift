@@ -75,8 +75,10 @@ public func fuzzLegacyHandshake(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
     return 0
 }
 
-#if !FUZZING
-Fuzz.replayArguments { bytes in
-    _ = fuzzLegacyHandshake(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+/// libFuzzer's driver, or without it a replay of the files named as arguments.
+@main
+enum Main {
+    static func main() {
+        Fuzz.main(fuzzLegacyHandshake)
+    }
 }
-#endif

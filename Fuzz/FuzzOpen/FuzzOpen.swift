@@ -14,7 +14,7 @@ import RelayCrypto
 //   message (the input picks which) makes `open` fail.
 
 private let key = (0..<32).map { UInt8($0) }
-// One libFuzzer thread; not main-actor state, which `main.swift` globals are by default.
+// libFuzzer calls from one thread.
 nonisolated(unsafe) private let sealer = try! AuthenticatedCipher(sessionKey: key)
 nonisolated(unsafe) private let legacy = try! AESCBCCipher(key: key)
 
@@ -53,8 +53,10 @@ public func fuzzOpen(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-#if !FUZZING
-Fuzz.replayArguments { bytes in
-    _ = fuzzOpen(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+/// libFuzzer's driver, or without it a replay of the files named as arguments.
+@main
+enum Main {
+    static func main() {
+        Fuzz.main(fuzzOpen)
+    }
 }
-#endif

@@ -7,17 +7,35 @@ import Darwin
 /// What the fuzz targets share: reading choices out of the input, failing an invariant
 /// loudly, and replaying inputs from files when a target is built without libFuzzer.
 ///
-/// A target is one `main.swift` exporting `LLVMFuzzerTestOneInput`. `scripts/fuzz.sh`
-/// builds it with `-sanitize=fuzzer,address -parse-as-library -D FUZZING`, so that
-/// libFuzzer's `main` drives it; a plain `swift build` compiles the `#if !FUZZING` tail of
-/// `main.swift` instead, which runs the same function on the files (or directories of
-/// files) named as arguments, e.g. a crash input: `FuzzOpen crash-1234`.
+/// A target is one file, named after it, exporting `LLVMFuzzerTestOneInput`; there is no
+/// `main.swift`, so SwiftPM compiles it with `-parse-as-library`. `scripts/fuzz.sh` builds
+/// it with `-sanitize=fuzzer,address -D FUZZING`, and libFuzzer's `main` drives it. A
+/// plain `swift build` compiles the file's `#if !FUZZING` `@main` instead, which runs the
+/// same function on the files (or directories of files) named as arguments, e.g. a crash
+/// input: `.build/debug/FuzzOpen crash-1234`.
 public enum Fuzz {
     /// Stops the process when an invariant fails, so that libFuzzer keeps the input.
     /// `precondition` would do the same but is compiled out under `-Ounchecked`.
     public static func require(_ condition: Bool, _ message: @autoclosure () -> String,
                                file: StaticString = #fileID, line: UInt = #line) {
         if !condition { fatalError("invariant failed: \(message())", file: file, line: line) }
+    }
+
+    /// The fuzz target's signature, `LLVMFuzzerTestOneInput`'s.
+    public typealias Target = @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+
+    /// A fuzz target's `main`: built for fuzzing, hands the command line to libFuzzer's
+    /// driver; otherwise runs `target` on the files named as arguments.
+    public static func main(_ target: Target) -> Never {
+        #if FUZZING
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, target))
+        #else
+        replayArguments { bytes in
+            _ = target(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+        }
+        #endif
     }
 
     /// Runs `body` on every file named in the command line (directories: on each file in
@@ -64,6 +82,16 @@ public enum Fuzz {
         return ferror(file) == 0 ? bytes : nil
     }
 }
+
+#if FUZZING
+/// libFuzzer's entry point for programs with their own `main` (from `libclang_rt.fuzzer`).
+@_silgen_name("LLVMFuzzerRunDriver")
+private func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ target: Fuzz.Target
+) -> CInt
+#endif
 
 /// Reads the input front to back: leading bytes steer the run (chunk sizes, limits,
 /// split points) and the rest is the data under test. Past the end every read is 0, so
