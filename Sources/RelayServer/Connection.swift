@@ -46,6 +46,10 @@ final class Connection {
     /// A read asks for at least that many, so a large frame completes in few reads and
     /// ends at the end of the buffer (nothing left over to move to the front).
     var bytesToCompleteFrame = 0
+    /// Bytes read at a frame boundary right after a spliced frame: another large frame
+    /// probably follows, and the less of it is read, the more of it is spliced.
+    static let afterSpliceReadSize = 16 * 1024
+    private var lastFrameWasSpliced = false
     /// While the rest of a large DATA frame's body moves from the socket into a pipe
     /// (plain TCP): the pipe and the bytes still to move. Reads wait until it is done.
     private var splice: (pipe: SplicePipe, remaining: Int)?
@@ -266,8 +270,10 @@ final class Connection {
             handleSpliceReadable()
             return
         }
+        let joinedReadSize = lastFrameWasSpliced && input.readableCount == 0 ? Self.afterSpliceReadSize : Self.joinedReadSize
+        lastFrameWasSpliced = false
         let readSize = phase == .handshaking || phase == .closing
-            ? handshakeReadSize : max(Self.joinedReadSize, bytesToCompleteFrame)
+            ? handshakeReadSize : max(joinedReadSize, bytesToCompleteFrame)
         let result: IOResult
         do {
             result = try input.read(from: stream, limit: readSize)
@@ -321,6 +327,7 @@ final class Connection {
         case .processed:
             splice = nil
             bytesToCompleteFrame = 0
+            lastFrameWasSpliced = true
             delegate?.connectionSplicedFrame(self, pipe)
         }
     }
