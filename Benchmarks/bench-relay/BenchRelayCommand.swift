@@ -30,6 +30,9 @@ struct BenchRelayCommand: ParsableCommand {
     @Option(help: "With --instructions: keep the callgrind outputs in this directory (runs 1-2 lock-step, 3-4 pipelined, small then large).")
     var callgrindDir: String?
 
+    @Option(help: "Run only these scenarios (comma-separated): throughput, rate, rtt.")
+    var only: String?
+
     @Option(help: "Runs of each scenario per path; the median is reported (default: 3, 1 with --quick).")
     var repeats: Int?
 
@@ -47,7 +50,14 @@ struct BenchRelayCommand: ParsableCommand {
         report.quick = quick
         report.workload = quick ? .quick : .full
         if let repeats { report.workload.repeats = max(1, repeats) }
-        let runner = Runner(launcher: launcher, workload: report.workload)
+        var runner = Runner(launcher: launcher, workload: report.workload)
+        if let only {
+            let names = ["throughput": "throughput", "rate": "message rate", "rtt": "round trip"]
+            runner.only = Set(try only.split(separator: ",").map { word in
+                guard let name = names[String(word)] else { throw ValidationError("--only takes throughput, rate, rtt") }
+                return name
+            })
+        }
 
         if instructions {
             if let valgrind = Tools.onPath("valgrind") {

@@ -83,6 +83,17 @@ final class ChildProcess {
         return code
     }
 
+    /// CPU time the process has used so far (user + system, from /proc/PID/stat), in seconds.
+    func cpuSeconds() -> Double? {
+        guard let line = TextFile.lines("/proc/\(pid)/stat")?.first,
+              let nameEnd = line.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the name start at field 3 (state); utime and stime are 14 and 15.
+        let fields = line[line.index(after: nameEnd)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// SIGTERM, then waits up to `seconds` (SIGKILL after that). Returns the exit status
     /// (128 + signal when killed by one).
     @discardableResult

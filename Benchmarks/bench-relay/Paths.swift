@@ -26,6 +26,9 @@ final class OpenPath {
         self.forwarder = forwarder
     }
 
+    /// The forwarder's CPU time so far (user + system), in seconds.
+    var forwarderCPUSeconds: Double? { forwarder?.cpuSeconds() }
+
     /// The forwarder's peak RSS so far, in KiB.
     var forwarderPeakKiB: Int? { forwarder?.peakResidentKiB() }
 

@@ -28,6 +28,8 @@ struct PathResults: Codable, Sendable {
     var roundTrip: LatencyResult?
     /// The forwarder's peak RSS (KiB) in each scenario, keyed by scenario name.
     var peakRSSKiB: [String: Int] = [:]
+    /// The forwarder's CPU time (user + system, seconds) in each run of each scenario.
+    var cpuSeconds: [String: [Double]] = [:]
     /// Scenarios that failed on this path, with the reason.
     var errors: [String: String] = [:]
 }

@@ -6,6 +6,8 @@ import Foundation
 struct Runner {
     let launcher: PathLauncher
     let workload: Workload
+    /// The scenarios to run (all by default): "throughput", "message rate", "round trip".
+    var only: Set<String>? = nil
 
     /// Progress goes to standard error, so `--json` output stays clean.
     static func say(_ text: String) {
@@ -24,6 +26,7 @@ struct Runner {
             defer { path.close() }
             let value = try body(path)
             if let peak = path.forwarderPeakKiB { results.peakRSSKiB[scenario] = peak }
+            if let cpu = path.forwarderCPUSeconds { results.cpuSeconds[scenario, default: []].append(cpu) }
             return value
         } catch {
             results.errors[scenario] = "\(error)"
@@ -38,6 +41,7 @@ struct Runner {
                              rank: (T) -> Double, store: (inout PathResults, T) -> Void, describe: (T) -> String,
                              _ body: (OpenPath) throws -> T) {
         var runs: [PathKind: [T]] = [:]
+        if let only, !only.contains(name) { return }
         for _ in 0..<max(1, workload.repeats) {
             for kind in kinds {
                 var figures = results[kind] ?? PathResults()
@@ -45,7 +49,8 @@ struct Runner {
                 if let value = measure(kind, name, into: &figures, body) {
                     runs[kind, default: []].append(value)
                     let peak = figures.peakRSSKiB[name].map { ", peak RSS \($0) KiB" } ?? ""
-                    Runner.say("  \(kind.rawValue): \(describe(value))\(peak)")
+                    let cpu = figures.cpuSeconds[name]?.last.map { ", CPU \(Targets.format($0)) s" } ?? ""
+                    Runner.say("  \(kind.rawValue): \(describe(value))\(peak)\(cpu)")
                 }
                 if let previousPeak, let peak = figures.peakRSSKiB[name] {
                     figures.peakRSSKiB[name] = max(previousPeak, peak)
