@@ -122,6 +122,17 @@ class RelayProcess:
         self.proc.stdin.write(data + b"\n")
         self.proc.stdin.flush()
 
+    def feed_stdin(self, data: bytes) -> threading.Thread:
+        """Writes ``data`` to standard input and closes it, on a thread (the process may
+        stop reading while its output is held back)."""
+        def run() -> None:
+            with contextlib.suppress(OSError, ValueError):  # the process gone or stopped
+                self.proc.stdin.write(data)
+                self.proc.stdin.close()
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
     def close_stdin(self) -> None:
         self.proc.stdin.close()
 

@@ -13,10 +13,13 @@ within seconds instead of hanging.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
+import select
 import socket
 import struct
+import threading
 from dataclasses import dataclass
 from hashlib import sha256
 
@@ -181,6 +184,33 @@ def legacy_encrypt(key: bytes, plaintext: bytes, iv: bytes | None = None) -> byt
 
 def legacy_decrypt(key: bytes, payload: bytes) -> bytes:
     return _cbc_decrypt(key, payload[:IV_LEN], payload[IV_LEN:])
+
+
+@contextlib.contextmanager
+def flooding(sock: socket.socket, chunk: bytes):
+    """Writes ``chunk`` to ``sock`` again and again on a thread while the block runs, so
+    input is always arriving at the other end."""
+    done = threading.Event()
+
+    def run() -> None:
+        # select + send rather than sendall: a held-back socket must not keep the thread
+        # blocked past the end of the block.
+        view, offset = memoryview(chunk), 0
+        while not done.is_set():
+            try:
+                if not select.select([], [sock], [], 0.05)[1]:
+                    continue
+                offset = (offset + sock.send(view[offset:])) % len(chunk)
+            except OSError:
+                return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(SOCKET_TIMEOUT)
 
 
 # ---------------------------------------------------------------- a v1 peer

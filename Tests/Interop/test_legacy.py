@@ -3,7 +3,6 @@ Python relay's were, through relay-server --legacy and against relay-client --le
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import struct
 import subprocess
@@ -190,34 +189,13 @@ def test_relay_client_end_of_input_loses_nothing_under_incoming_traffic(relay_se
         with LegacyClient(server.host, server.port, "pyclient") as py:
             with relay_client("--legacy", name="swift", port=server.port, stdout=subprocess.DEVNULL) as client:
                 client.stderr.wait_for("connected to")
-                one = rp.legacy_encrypt(py.key, b"incoming")
-                burst = (struct.pack("!I", len(one)) + one) * 50
-                done = threading.Event()
-
-                def keep_writing():  # input is always arriving at the client
-                    while not done.is_set():
-                        try:
-                            py.sock.sendall(burst)
-                        except OSError:
-                            return
-
-                def feed_stdin():
-                    with contextlib.suppress(OSError, ValueError):  # the client gone or stopped
-                        client.proc.stdin.write(b"".join(b"line %d %s\n" % (i, b"x" * 200) for i in range(count)))
-                        client.proc.stdin.close()
-
-                writers = [threading.Thread(target=keep_writing, daemon=True),
-                           threading.Thread(target=feed_stdin, daemon=True)]
-                for thread in writers:
-                    thread.start()
-                try:
+                one = rp.legacy_encrypt(py.key, b"incoming" * 1024)
+                with rp.flooding(py.sock, struct.pack("!I", len(one)) + one):
+                    feeder = client.feed_stdin(b"".join(b"line %d %s\n" % (i, b"x" * 200) for i in range(count)))
                     for i in range(count):
                         assert py.recv_message() == b"line %d %s" % (i, b"x" * 200)
-                finally:
-                    done.set()
                 assert client.wait() == 0
-                for thread in writers:
-                    thread.join(rp.SOCKET_TIMEOUT)
+                feeder.join(rp.SOCKET_TIMEOUT)
 
 
 def test_backpressure_loses_nothing_between_python_clients(relay_server):
@@ -281,3 +259,16 @@ def test_relay_client_legacy_name_length_limit(run_tool, relay_server, relay_cli
                 assert py.recv_message() == b"from a long name"
                 client.close_stdin()
                 assert client.wait() == 0
+
+
+def test_each_session_has_a_fresh_key(relay_server):
+    with relay_server("--legacy") as server:
+        keys = []
+        for round_ in range(3):
+            a, b = legacy_pair(server)
+            with a, b:
+                assert a.key == b.key
+                keys.append(a.key)
+            # Both gone: the session ends and its key is wiped.
+            server.stderr.wait_matching("session ended", round_ + 1)
+        assert len(set(keys)) == 3

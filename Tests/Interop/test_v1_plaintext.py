@@ -3,6 +3,8 @@ from PROTOCOL.md, through the Swift relay-server, and against the real relay-cli
 
 from __future__ import annotations
 
+import subprocess
+
 import relaypeer as rp
 from relaypeer import V1Peer
 
@@ -136,3 +138,23 @@ def test_relay_client_waiting_for_python_peer(relay_server, relay_client):
                 left, _ = py.expect(rp.PEER_LEFT)
                 assert left == b"alice"
             assert client.wait() == 0
+
+
+def test_relay_client_end_of_input_loses_nothing_under_incoming_traffic(relay_server, relay_client):
+    """relay-client at end of input while the relay holds its sender back and the Python
+    peer keeps writing to it: every line arrives, then BYE, then PEER_LEFT."""
+    count = 2_500
+    line = b"x" * 200
+    with relay_server("--insecure-plaintext", "--queue-limit", "65536") as server:
+        with V1Peer(server.host, server.port, "pyname") as py:
+            with relay_client("--insecure-plaintext", name="alice", port=server.port,
+                              stdout=subprocess.DEVNULL) as client:
+                py.expect(rp.PEER_JOINED)
+                with rp.flooding(py.sock, rp.encode_frame(rp.DATA, rp.seal(py.key, b"incoming" * 1024))):
+                    feeder = client.feed_stdin(b"".join(b"%d %s\n" % (i, line) for i in range(count)))
+                    for i in range(count):
+                        assert py.recv_message() == b"%d %s" % (i, line)
+                    left, _ = py.expect(rp.PEER_LEFT)
+                    assert left == b"alice"
+                assert client.wait() == 0
+                feeder.join(rp.SOCKET_TIMEOUT)
