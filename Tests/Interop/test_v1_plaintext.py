@@ -158,3 +158,23 @@ def test_relay_client_end_of_input_loses_nothing_under_incoming_traffic(relay_se
                     assert left == b"alice"
                 assert client.wait() == 0
                 feeder.join(rp.SOCKET_TIMEOUT)
+
+
+def test_relay_client_prints_hostile_messages_as_one_safe_line(relay_server, relay_client):
+    """A peer's bytes cannot forge lines or drive the terminal: newlines, escapes and other
+    control characters print as U+FFFD on the one line; invalid UTF-8 is replaced."""
+    hostile = [
+        (b"a\nbob: forged", "pyname: a\ufffdbob: forged"),
+        (b"\x1b[2J\x1b]0;title\x07red\r", "pyname: \ufffd[2J\ufffd]0;title\ufffdred\ufffd"),
+        ("c1\u009b31m".encode(), "pyname: c1\ufffd31m"),
+        (b"tab\tkept \xff\xfe", "pyname: tab\tkept \ufffd\ufffd"),
+    ]
+    with relay_server("--insecure-plaintext") as server:
+        with V1Peer(server.host, server.port, "pyname") as py:
+            with relay_client("--insecure-plaintext", name="alice", port=server.port) as client:
+                py.expect(rp.PEER_JOINED)
+                for raw, _ in hostile:
+                    py.send_message(raw)
+                py.send_message(b"end")
+                client.stdout.wait_for(lambda line: line == "pyname: end")
+                assert client.stdout.lines == [shown for _, shown in hostile] + ["pyname: end"]
