@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include "CRelayShims.h"
 #include <openssl/rand.h>
 #include <openssl/ec.h>
@@ -26,6 +27,7 @@ void CRelayShims_ev_signal_init(ev_signal *watcher, CRelayShims_ev_signal_cb cb,
 int CRelayShims_ev_is_active(const void *watcher) { return ev_is_active(watcher); }
 
 int CRelayShims_accept4_nonblocking(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+int CRelayShims_mallopt_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 int CRelayShims_pipe2_nonblocking(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
 int CRelayShims_fcntl_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 long CRelayShims_splice_nonblocking(int fd_in, int fd_out, size_t len) {

@@ -35,6 +35,9 @@ public final class RelayServer {
     private var shutdownTimer: TimerWatcher?
     private(set) var isShuttingDown = false
 
+    /// Buffers from this size up are mapped on their own (see ``ProcessMemory``), so the
+    /// relay's peak memory follows its backlog rather than the heap's history.
+    static let mappedAllocationSize = 64 * 1024
     /// Accepts per wake-up of the listener, so a connection storm cannot starve the pair.
     static let acceptsPerWakeUp = 32
     /// How long accepting pauses when the process is out of descriptors.
@@ -53,6 +56,7 @@ public final class RelayServer {
     /// actually bound (its port is the free one picked when the configuration says 0).
     public func start() throws(SocketError) -> SocketAddress {
         Syscall.ignoreSIGPIPE()
+        ProcessMemory.mapAllocations(atLeast: Self.mappedAllocationSize)
         let (fd, address) = try TCPSocket.listen(host: configuration.host, port: configuration.port)
         listenerFD = fd
         let watcher = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.acceptConnections() }

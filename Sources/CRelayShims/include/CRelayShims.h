@@ -34,6 +34,8 @@ int CRelayShims_ev_is_active(const void *watcher);
 /// `accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)`: glibc declares `accept4`
 /// only under `_GNU_SOURCE`.
 int CRelayShims_accept4_nonblocking(int fd);
+/// `mallopt(M_MMAP_THRESHOLD, bytes)` (`<malloc.h>` is not in the Glibc module).
+int CRelayShims_mallopt_mmap_threshold(int bytes);
 /// `pipe2(fds, O_NONBLOCK | O_CLOEXEC)` (`_GNU_SOURCE`).
 int CRelayShims_pipe2_nonblocking(int fds[2]);
 /// `fcntl(fd, F_SETPIPE_SZ, size)`: the pipe's capacity, or -1 (`_GNU_SOURCE`).
