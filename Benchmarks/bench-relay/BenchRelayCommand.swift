@@ -21,6 +21,9 @@ struct BenchRelayCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON instead of a table.")
     var json = false
 
+    @Option(help: "Also write the JSON report to this file (the table still goes to standard output).")
+    var jsonFile: String?
+
     @Flag(help: "Also measure throughput and round trip for message sizes 16 B … 1 MiB (for the plot).")
     var sweep = false
 
@@ -77,11 +80,14 @@ struct BenchRelayCommand: ParsableCommand {
             if sweep { report.sweep = runner.runSweep(streamSeconds: quick ? 0.2 : 0.5) }
         }
 
+        report.paths = instructions ? [:] : report.paths
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(report)
+        if let jsonFile {
+            try data.write(to: URL(fileURLWithPath: jsonFile))
+        }
         if json {
-            report.paths = instructions ? [:] : report.paths
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(report)
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(TableReport.render(report))
