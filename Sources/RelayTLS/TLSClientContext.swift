@@ -96,10 +96,12 @@ public final class TLSClientContext {
             var certificate: OpaquePointer?
             var chain: OpaquePointer?
             var parsed = PKCS12_parse(bundle, password, &key, &certificate, &chain) == 1
-            if !parsed, PKCS12_verify_mac(bundle, password, -1) == 1, OSSL_PROVIDER_try_load(nil, "legacy", 1) != nil {
+            if !parsed, PKCS12_verify_mac(bundle, password, -1) == 1, let legacy = OSSL_PROVIDER_try_load(nil, "legacy", 1) {
                 // The password is right but an algorithm is missing: bundles made before
                 // OpenSSL 3 (like the original clients' userdata.p12) encrypt certificates
-                // with RC2, which OpenSSL 3 keeps in its legacy provider.
+                // with RC2, which OpenSSL 3 keeps in its legacy provider. Only the parse
+                // needs it; unloaded after (LeakSanitizer reported it kept to the end).
+                defer { OSSL_PROVIDER_unload(legacy) }
                 OpenSSLError.clear()
                 parsed = PKCS12_parse(bundle, password, &key, &certificate, &chain) == 1
             }
