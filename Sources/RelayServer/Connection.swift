@@ -46,10 +46,13 @@ final class Connection {
     /// A read asks for at least that many, so a large frame completes in few reads and
     /// ends at the end of the buffer (nothing left over to move to the front).
     var bytesToCompleteFrame = 0
-    /// Bytes read at a frame boundary right after a spliced frame: another large frame
-    /// probably follows, and the less of it is read, the more of it is spliced.
-    static let afterSpliceReadSize = 16 * 1024
-    private var lastFrameWasSpliced = false
+    /// Bytes read at a frame boundary after a large frame: another large frame probably
+    /// follows, and the less of it is read, the more of it can be spliced.
+    static let afterLargeFrameReadSize = 16 * 1024
+    /// Set by the relay when the last DATA frame from this connection was large.
+    var expectsLargeFrame = false
+    /// The pipe of the last spliced frame, taken again once it is empty.
+    private var lastPipe: SplicePipe?
     /// While the rest of a large DATA frame's body moves from the socket into a pipe
     /// (plain TCP): the pipe and the bytes still to move. Reads wait until it is done.
     private var splice: (pipe: SplicePipe, remaining: Int)?
@@ -161,6 +164,14 @@ final class Connection {
         }
     }
 
+    /// An empty pipe of at least `capacity` bytes: the last one again once the receiver
+    /// has taken everything from it, else a new one (nil when the system refuses one).
+    func pipe(capacity: Int) -> SplicePipe? {
+        if let lastPipe, lastPipe.count == 0, lastPipe.capacity >= capacity { return lastPipe }
+        lastPipe = SplicePipe(capacity: capacity)
+        return lastPipe
+    }
+
     /// From now on the socket's next `bodyBytes` bytes (the rest of the DATA frame whose
     /// start is in `input`) go into `pipe` instead of the input buffer; the delegate hears
     /// `connectionSplicedFrame` once they are all in, or end of input if they never come.
@@ -270,8 +281,7 @@ final class Connection {
             handleSpliceReadable()
             return
         }
-        let joinedReadSize = lastFrameWasSpliced && input.readableCount == 0 ? Self.afterSpliceReadSize : Self.joinedReadSize
-        lastFrameWasSpliced = false
+        let joinedReadSize = expectsLargeFrame && input.readableCount == 0 ? Self.afterLargeFrameReadSize : Self.joinedReadSize
         let readSize = phase == .handshaking || phase == .closing
             ? handshakeReadSize : max(joinedReadSize, bytesToCompleteFrame)
         let result: IOResult
@@ -327,7 +337,7 @@ final class Connection {
         case .processed:
             splice = nil
             bytesToCompleteFrame = 0
-            lastFrameWasSpliced = true
+            expectsLargeFrame = true
             delegate?.connectionSplicedFrame(self, pipe)
         }
     }

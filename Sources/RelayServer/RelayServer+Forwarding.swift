@@ -16,7 +16,7 @@ extension RelayServer {
 
     /// Smallest rest of a DATA body worth a pipe: below it, two splices and a pipe cost
     /// more than the copies they save.
-    static let spliceThreshold = 64 * 1024
+    static let spliceThreshold = 32 * 1024
     /// Largest rest of a body spliced: a pipe's default maximum size (`pipe-max-size`).
     static let spliceLimit = 1 << 20
 
@@ -30,7 +30,7 @@ extension RelayServer {
               rest.count >= FrameHeader.byteCount, rest[4] == FrameType.data.rawValue,
               sender.name != nil, sender.isOpen, !sender.isReadingPaused, sender.stream is PlainStream,
               let peer = session.peer(of: sender.id), let receiver = connections[peer.id], receiver.isOpen,
-              let pipe = SplicePipe(capacity: missing)
+              let pipe = sender.pipe(capacity: Self.spliceLimit)
         else { return }
         sender.beginSplice(into: pipe, bodyBytes: missing)
     }

@@ -38,6 +38,7 @@ extension RelayServer {
         let bytes = connection.input.readableBytes
         var offset = 0
         var runStart: Int?
+        var lastDataLength = 0
 
         func forwardRun(until end: Int) {
             if let start = runStart, end > start {
@@ -48,8 +49,9 @@ extension RelayServer {
 
         while connection.isOpen {
             if !configuration.legacy, connection.name != nil {
-                let end = endOfDataRun(in: bytes, from: offset)
+                let (end, lastLength) = endOfDataRun(in: bytes, from: offset)
                 if end > offset {
+                    lastDataLength = lastLength
                     if runStart == nil { runStart = offset }
                     offset = end
                 }
@@ -86,6 +88,7 @@ extension RelayServer {
         if connection.isOpen {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             connection.bytesToCompleteFrame = bytesToComplete(rest)
+            if lastDataLength > 0 { connection.expectsLargeFrame = lastDataLength > Self.spliceThreshold }
             connection.input.consume(offset)
             spliceIfLarge(rest, from: connection)
             updateReading(connection)
@@ -93,15 +96,16 @@ extension RelayServer {
     }
 
     /// The end of the run of whole, valid DATA frames starting at `offset` (v1, joined
-    /// sender): the forwarding hot loop, a header check per frame and no calls. It stops
-    /// at anything else (a control frame, a partial frame, a header to refuse), which the
-    /// full parser then handles.
-    private func endOfDataRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        guard let base = bytes.baseAddress else { return start }
+    /// sender), and the last one's length: the forwarding hot loop, a header check per
+    /// frame and no calls. It stops at anything else (a control frame, a partial frame, a
+    /// header to refuse), which the full parser then handles.
+    private func endOfDataRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> (end: Int, lastLength: Int) {
+        guard let base = bytes.baseAddress else { return (start, 0) }
         let count = bytes.count
         let maxFrame = Int(configuration.maxFrame)
         let dataType = FrameType.data.rawValue
         var offset = start
+        var lastLength = 0
         while count - offset >= FrameHeader.byteCount {
             let header = base + offset
             let length = Int(UInt32(bigEndian: header.loadUnaligned(as: UInt32.self)))
@@ -109,8 +113,9 @@ extension RelayServer {
                   count - offset - 4 >= length
             else { break }
             offset += 4 + length
+            lastLength = length
         }
-        return offset
+        return (offset, lastLength)
     }
 
     /// Bytes still missing from the partial frame at the start of `rest` (both formats
