@@ -573,9 +573,11 @@ def main() -> int:
             figures[stream.name] = {
                 "sent": stream.sent, "received": stream.received,
                 "quiet": {"messages": len(quiet_ms), "p50_ms": percentile(quiet_ms, 0.5),
-                          "p99_ms": percentile(quiet_ms, 0.99), "max_ms": max(quiet_ms, default=None)},
+                          "p99_ms": percentile(quiet_ms, 0.99), "max_ms": max(quiet_ms, default=None),
+                          "over_100_ms": sum(ms > 100 for ms in quiet_ms)},
                 "abuse": {"messages": len(abused_ms), "p50_ms": percentile(abused_ms, 0.5),
-                          "p99_ms": percentile(abused_ms, 0.99), "max_ms": max(abused_ms, default=None)},
+                          "p99_ms": percentile(abused_ms, 0.99), "max_ms": max(abused_ms, default=None),
+                          "over_100_ms": sum(ms > 100 for ms in abused_ms)},
             }
             if stream.sent != stream.received:
                 failures.append(f"{stream.name}: sent {stream.sent}, received {stream.received}")
@@ -606,6 +608,7 @@ def main() -> int:
     if status != 0:
         failures.append(f"relay-server did not shut down cleanly on SIGTERM (status {status})")
     levels, notable = server.log_levels()
+    figures["load_average"] = os.getloadavg()
     figures["server_log"] = {"lines_by_level": dict(levels), "notable": summarize(notable)}
     for line in notable:
         if line.startswith(("error", "critical", "unparsed")):
@@ -627,7 +630,8 @@ def summarize(lines: list[str]) -> dict[str, int]:
 def print_report(figures: dict) -> None:
     def ms(value):
         return "-" if value is None else f"{value:.2f} ms"
-    print(f"\nrelay-server: {figures['server_binary']}")
+    print(f"\nrelay-server: {figures['server_binary']} (load average at the end: "
+          f"{' '.join(f'{value:.1f}' for value in figures['load_average'])} on {os.cpu_count()} CPUs)")
     for name in ("alice->bob", "bob->alice"):
         if name not in figures:
             continue
@@ -636,7 +640,7 @@ def print_report(figures: dict) -> None:
         for phase in ("quiet", "abuse"):
             data = stream[phase]
             print(f"  {phase:5}: {data['messages']:6} messages, p50 {ms(data['p50_ms'])}, "
-                  f"p99 {ms(data['p99_ms'])}, max {ms(data['max_ms'])}")
+                  f"p99 {ms(data['p99_ms'])}, max {ms(data['max_ms'])}, {data['over_100_ms']} over 100 ms")
     if isinstance(figures.get("server"), dict):
         server = figures["server"]
         print(f"server: peak RSS (VmHWM) {server['peak_rss_kib']} KiB; descriptors: {server['fds_idle']} idle, "
