@@ -36,6 +36,9 @@ struct BenchRelayCommand: ParsableCommand {
     @Option(help: "Run only these scenarios (comma-separated): throughput, rate, rtt.")
     var only: String?
 
+    @Option(help: "DATA body bytes of the message-rate and round-trip scenarios (default 64; the targets assume 64).")
+    var messageBytes: Int?
+
     @Option(help: "Runs of each scenario per path; the median is reported (default: 3, 1 with --quick).")
     var repeats: Int?
 
@@ -53,6 +56,12 @@ struct BenchRelayCommand: ParsableCommand {
         report.quick = quick
         report.workload = quick ? .quick : .full
         if let repeats { report.workload.repeats = max(1, repeats) }
+        if let messageBytes {
+            guard (1...Runner.sweepSizes.last!).contains(messageBytes) else {
+                throw ValidationError("--message-bytes must be between 1 and \(Runner.sweepSizes.last!)")
+            }
+            report.workload.messageBodyBytes = messageBytes
+        }
         var runner = Runner(launcher: launcher, workload: report.workload)
         if let only {
             let names = ["throughput": "throughput", "rate": "message rate", "rtt": "round trip"]
@@ -76,7 +85,7 @@ struct BenchRelayCommand: ParsableCommand {
             }
         } else {
             runner.runScenarios(into: &report)
-            report.targets = Targets.check(report)
+            if report.workload.messageBodyBytes == Workload.full.messageBodyBytes { report.targets = Targets.check(report) }
             if sweep { report.sweep = runner.runSweep(streamSeconds: quick ? 0.2 : 0.5) }
         }
 

@@ -10,10 +10,10 @@ enum TableReport {
 
     private static let rows: [Row] = [
         Row(label: "1 MiB frames, MB/s at receiver", value: { $0.throughput?.megabytesPerSecond }, decimals: 0),
-        Row(label: "64 B messages/s at receiver", value: { $0.messageRate?.messagesPerSecond }, decimals: 0),
-        Row(label: "64 B round trip p50, µs", value: { $0.roundTrip?.p50 }, decimals: 1),
-        Row(label: "64 B round trip p99, µs", value: { $0.roundTrip?.p99 }, decimals: 1),
-        Row(label: "64 B round trip p99.9, µs", value: { $0.roundTrip?.p999 }, decimals: 1),
+        Row(label: "messages/s at receiver", value: { $0.messageRate?.messagesPerSecond }, decimals: 0),
+        Row(label: "round trip p50, µs", value: { $0.roundTrip?.p50 }, decimals: 1),
+        Row(label: "round trip p99, µs", value: { $0.roundTrip?.p99 }, decimals: 1),
+        Row(label: "round trip p99.9, µs", value: { $0.roundTrip?.p999 }, decimals: 1),
         Row(label: "peak RSS, throughput, MiB", value: { rss($0, "throughput") }, decimals: 1),
         Row(label: "peak RSS, message rate, MiB", value: { rss($0, "message rate") }, decimals: 1),
         Row(label: "peak RSS, round trip, MiB", value: { rss($0, "round trip") }, decimals: 1),
@@ -35,6 +35,10 @@ enum TableReport {
         var lines: [String] = []
         let m = report.machine
         lines.append("bench-relay\(report.quick ? " --quick" : ""): \(m.cpu), \(m.cores) cores, \(m.kernel); 127.0.0.1")
+        if !report.paths.isEmpty {
+            let w = report.workload
+            lines.append("messages: \(w.messageBodyBytes)-byte DATA bodies; throughput: \(w.throughputFrames) frames of \(w.throughputBodyBytes) bytes")
+        }
         if report.workload.repeats > 1, !report.paths.isEmpty {
             lines.append("each figure is the median of \(report.workload.repeats) runs per path (peak RSS: the largest)")
         }
