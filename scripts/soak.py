@@ -539,12 +539,11 @@ def main() -> int:
             if stream.recv_thread.is_alive():
                 failures.append(f"{stream.name}: {stream.sent - stream.received} messages never arrived")
             failures.extend(stream.failures)
+        if not server.alive():
+            raise RuntimeError
         cpu_run = server.cpu_seconds() - cpu_start
 
         # Descriptors: back to the pair's count once the abusers' sockets are gone.
-        if not server.alive():
-            failures.append(f"relay-server died during the run (status {server.proc.returncode})")
-            raise RuntimeError
         deadline = time.monotonic() + args.handshake_timeout + 5
         while server.descriptors() > fds_pair and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -595,8 +594,11 @@ def main() -> int:
             failures.append("a third peer was let in")
         if len(abuse_stats) != len(abusers):
             failures.append(f"only {len(abuse_stats)} of {len(abusers)} abusers reported")
-    except RuntimeError:
-        pass
+    except (RuntimeError, OSError, rp.PeerClosed, AssertionError) as error:
+        if server.alive():
+            failures.append(f"the run broke off: {error!r}")
+        else:
+            failures.append(f"relay-server died during the run (status {server.proc.returncode})")
     finally:
         stop_abuse.set()
         start_abuse.set()
