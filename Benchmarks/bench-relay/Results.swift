@@ -30,6 +30,8 @@ struct PathResults: Codable, Sendable {
     var peakRSSKiB: [String: Int] = [:]
     /// The forwarder's CPU time (user + system, seconds) in each run of each scenario.
     var cpuSeconds: [String: [Double]] = [:]
+    /// The two peers' CPU time (this process: A, B and the harness) in each run.
+    var peerCPUSeconds: [String: [Double]] = [:]
     /// Scenarios that failed on this path, with the reason.
     var errors: [String: String] = [:]
 }

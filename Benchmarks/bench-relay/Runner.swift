@@ -24,7 +24,9 @@ struct Runner {
         do {
             let path = try launcher.open(kind)
             defer { path.close() }
+            let peersBefore = Clock.processCPUSeconds()
             let value = try body(path)
+            results.peerCPUSeconds[scenario, default: []].append(Clock.processCPUSeconds() - peersBefore)
             if let peak = path.forwarderPeakKiB { results.peakRSSKiB[scenario] = peak }
             if let cpu = path.forwarderCPUSeconds { results.cpuSeconds[scenario, default: []].append(cpu) }
             return value

@@ -17,13 +17,15 @@ enum TableReport {
         Row(label: "peak RSS, throughput, MiB", value: { rss($0, "throughput") }, decimals: 1),
         Row(label: "peak RSS, message rate, MiB", value: { rss($0, "message rate") }, decimals: 1),
         Row(label: "peak RSS, round trip, MiB", value: { rss($0, "round trip") }, decimals: 1),
-        Row(label: "forwarder CPU, throughput, s", value: { cpu($0, "throughput") }, decimals: 2),
-        Row(label: "forwarder CPU, message rate, s", value: { cpu($0, "message rate") }, decimals: 2),
+        Row(label: "forwarder CPU, throughput, s", value: { median($0.cpuSeconds["throughput"]) }, decimals: 2),
+        Row(label: "peers' CPU, throughput, s", value: { median($0.peerCPUSeconds["throughput"]) }, decimals: 2),
+        Row(label: "forwarder CPU, message rate, s", value: { median($0.cpuSeconds["message rate"]) }, decimals: 2),
+        Row(label: "peers' CPU, message rate, s", value: { median($0.peerCPUSeconds["message rate"]) }, decimals: 2),
     ]
 
-    /// The median of the forwarder's CPU seconds over a scenario's runs.
-    private static func cpu(_ results: PathResults, _ scenario: String) -> Double? {
-        guard let runs = results.cpuSeconds[scenario], !runs.isEmpty else { return nil }
+    /// The median of a scenario's runs (CPU seconds).
+    private static func median(_ runs: [Double]?) -> Double? {
+        guard let runs, !runs.isEmpty else { return nil }
         return runs.sorted()[runs.count / 2]
     }
 
