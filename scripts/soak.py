@@ -449,6 +449,8 @@ def main() -> int:
     parser.add_argument("--max-connections", type=int, default=512, help="passed to the server (default 512)")
     parser.add_argument("--handshake-timeout", type=float, default=10, help="passed to the server (default 10)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--abusers", default="churn,garbage,non-reader,idle-flood,third-peer",
+                        help="which abusers run, comma-separated (default: all five)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -466,10 +468,15 @@ def main() -> int:
     stop_abuse, reports = context.Event(), context.Queue()
     start_abuse = context.Event()
     abusers = []
-    for index, (target, extra) in enumerate([
-        (abuse_churn, args.seed), (abuse_garbage, args.seed + 1), (abuse_non_reader, args.seed + 2),
-        (abuse_idle_flood, args.fd_limit + 64), (abuse_third_peer, args.seed + 3),
-    ]):
+    chosen = {
+        "churn": (abuse_churn, args.seed), "garbage": (abuse_garbage, args.seed + 1),
+        "non-reader": (abuse_non_reader, args.seed + 2), "idle-flood": (abuse_idle_flood, args.fd_limit + 64),
+        "third-peer": (abuse_third_peer, args.seed + 3),
+    }
+    for name in args.abusers.split(","):
+        if name not in chosen:
+            parser.error(f"unknown abuser {name!r}; known: {', '.join(chosen)}")
+    for target, extra in [chosen[name] for name in args.abusers.split(",")]:
         def run(target=target, extra=extra):
             start_abuse.wait()
             target(server.host, server.port, stop_abuse, reports, extra)
@@ -503,7 +510,7 @@ def main() -> int:
         sampler.start()
 
         cpu_start = server.cpu_seconds()
-        started = time.monotonic()
+        started, started_ns = time.monotonic(), time.monotonic_ns()
         for stream in streams:
             stream.start()
         quiet = args.seconds * args.quiet_fraction
@@ -569,8 +576,11 @@ def main() -> int:
         for stream in streams:
             quiet_ms = [ms for at, ms in stream.latencies if at < abuse_from]
             abused_ms = [ms for at, ms in stream.latencies if abuse_from <= at < abuse_until]
+            worst = sorted(stream.latencies, key=lambda entry: entry[1])[-5:]
             figures[stream.name] = {
                 "sent": stream.sent, "received": stream.received,
+                # When the slowest messages were sent, in seconds from the start of streaming.
+                "slowest": [(round((at - started_ns) / 1e9, 2), round(ms, 1)) for at, ms in reversed(worst)],
                 "quiet": {"messages": len(quiet_ms), "p50_ms": percentile(quiet_ms, 0.5),
                           "p99_ms": percentile(quiet_ms, 0.99), "max_ms": max(quiet_ms, default=None),
                           "over_100_ms": sum(ms > 100 for ms in quiet_ms)},
@@ -639,6 +649,7 @@ def print_report(figures: dict) -> None:
             continue
         stream = figures[name]
         print(f"{name}: sent {stream['sent']}, received {stream['received']} (in order, all opened and verified)")
+        print("  slowest (sent at s, ms): " + ", ".join(f"{at} s {ms} ms" for at, ms in stream["slowest"]))
         for phase in ("quiet", "abuse"):
             data = stream[phase]
             print(f"  {phase:5}: {data['messages']:6} messages, p50 {ms(data['p50_ms'])}, "
