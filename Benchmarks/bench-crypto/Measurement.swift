@@ -34,7 +34,7 @@ struct MeasurementSettings: Codable {
                             pythonRepetitions: 3, pythonSeconds: 0.1)
     }
 
-    /// About 45 s for the six standard sizes.
+    /// About 45 s of sampling for the six standard sizes (a minute with set-up and Python).
     static func standard(clock: BenchClock) -> MeasurementSettings {
         MeasurementSettings(rounds: 100, sampleSeconds: 0.005, warmUpSeconds: 0.05, clock: clock,
                             pythonRepetitions: 5, pythonSeconds: 0.3)
