@@ -41,8 +41,9 @@ export ASAN_OPTIONS="$asan:detect_leaks=0"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
 # Resident-memory bounds measure the sanitizer's shadow memory and quarantine, not the
-# relay (an idle relay-server is 36 MB resident under ASan): that one test is left out.
-skip=(--skip 'aReceiverThatStopsReadingKeepsTheRelaysMemoryBounded')
+# relay (an idle relay-server is 36 MB resident under ASan): the backpressure tests run
+# whole but leave their memory bounds unchecked when this is set.
+export RELAY_TEST_SANITIZER=$sanitizer
 
 started=$SECONDS
 # Only what the tests run: the test bundle (SwiftPM's product "<package>PackageTests") and
@@ -52,7 +53,7 @@ for product in relayPackageTests relay-server relay-client; do
     swift build --sanitize="$sanitizer" --scratch-path "$scratch" --product "$product"
 done
 status=0
-swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "${skip[@]}" "$@" || status=$?
+swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@" || status=$?
 if [[ $status -eq 0 && -z "${SANITIZE_SKIP_INTEROP:-}" ]]; then
     bin_dir=$(swift build --sanitize="$sanitizer" --scratch-path "$scratch" --show-bin-path)
     ASAN_OPTIONS="$asan:detect_leaks=1" RELAY_BIN_DIR="$bin_dir" python3 -m pytest -q Tests/Interop || status=$?
