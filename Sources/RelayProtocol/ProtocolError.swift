@@ -9,6 +9,9 @@ public enum ProtocolError: Error, Equatable, Sendable {
     case malformedBody(FrameType)
     /// A HELLO announcing a protocol version other than 1.
     case unsupportedVersion(UInt8)
+    /// A valid frame of this type where only HELLO may come (the first frame of a
+    /// connection), refused from its header.
+    case expectedHello(FrameType)
 
     /// The ERROR code for this failure.
     public var code: RelayErrorCode {
@@ -16,6 +19,7 @@ public enum ProtocolError: Error, Equatable, Sendable {
         case .frameTooLarge: .frameTooLarge
         case .unknownType, .malformedBody: .malformed
         case .unsupportedVersion: .unsupportedVersion
+        case .expectedHello: .unexpectedFrame
         }
     }
 }

@@ -65,7 +65,7 @@ struct FrameRefusalTests {
     static let malformed: [(String, [UInt8])] = [
         ("unknown type 0x00", rawFrame(type: 0x00, body: [1, 2])),
         ("unknown type 0x05", rawFrame(type: 0x05)),
-        ("unknown type 0x11", rawFrame(type: 0x11, body: [0])),
+        ("unknown type 0x12", rawFrame(type: 0x12, body: [0])),
         ("unknown type 0x7E", rawFrame(type: 0x7E)),
         ("unknown type 0xFF", rawFrame(type: 0xFF, body: Array(repeating: 0xFF, count: 100))),
         ("HELLO without a body", rawFrame(type: 0x01)),
@@ -83,10 +83,46 @@ struct FrameRefusalTests {
         ("ERROR with invalid UTF-8", rawFrame(type: 0x7F, body: [0, 1, 0xFF])),
     ]
 
+    /// Before HELLO only unknown types and HELLOs that do not parse are MALFORMED; a
+    /// known type other than HELLO is UNEXPECTED_FRAME whatever its body (section 6,
+    /// "Before HELLO").
     @Test func framesThatDoNotParseGetMalformed() throws {
         try withRelayServer { server in
-            try Self.expectRefusals(.malformed, server: server, beforeHello: Self.malformed,
+            try Self.expectRefusals(.malformed, server: server,
+                                    beforeHello: Self.malformed.filter { $0.0.hasPrefix("unknown") || $0.0.hasPrefix("HELLO") },
                                     afterJoining: Self.malformed.filter { !$0.0.hasPrefix("HELLO") })
+        }
+    }
+
+    /// Section 6, "Before HELLO": the header alone decides, so only the 5-byte header is
+    /// sent and the answer must come without the body (the relay never holds it).
+    static let headersBeforeHello: [(String, [UInt8], RelayErrorCode)] = [
+        ("DATA of maxFrame", rawFrame(type: 0x10, length: 4096), .unexpectedFrame),
+        ("ERROR of maxFrame", rawFrame(type: 0x7F, length: 4096), .unexpectedFrame),
+        ("PING of 200 bytes", rawFrame(type: 0x20, length: 201), .unexpectedFrame),
+        ("BYE with a body", rawFrame(type: 0x30, length: 2), .unexpectedFrame),
+        ("unknown type, long", rawFrame(type: 0x99, length: 4000), .malformed),
+        ("HELLO of 101", rawFrame(type: 0x01, length: 101), .frameTooLarge),
+        ("HELLO of maxFrame", rawFrame(type: 0x01, length: 4096), .frameTooLarge),
+    ]
+
+    @Test func theFirstFrameIsJudgedFromItsHeaderAlone() throws {
+        try withRelayServer(["--max-frame", "4096"]) { server in
+            let (alice, _) = try server.join("alice")
+            for (label, header, code) in Self.headersBeforeHello {
+                #expect(header.count == 5)
+                let client = try server.connect()
+                try client.send(header)
+                try expectRefusal(client, code, "\(label), header only")
+            }
+            // A HELLO of exactly 100 is awaited whole and then parsed (a version 1 body
+            // with 92 bytes too many: MALFORMED, not FRAME_TOO_LARGE).
+            let longest = try server.connect()
+            let body = [1, 5] + Array("carol".utf8) + Array(repeating: UInt8(7), count: 92)
+            #expect(body.count == 99)
+            try longest.send(rawFrame(type: 0x01, body: body))
+            try expectRefusal(longest, .malformed, "a HELLO of 100 bytes that does not parse")
+            try expectNothingPending(alice, "refusals before HELLO")
         }
     }
 
