@@ -26,6 +26,8 @@ public final class OutputQueue {
         var end = 0
         /// Set for a spliced segment: its bytes wait in this pipe, not in `storage`.
         let pipe: SplicePipe?
+        /// Holds a secret (a session key): wiped as soon as it is written or dropped.
+        var holdsSecret = false
 
         init(capacity: Int) {
             storage = .allocate(byteCount: capacity, alignment: 16)
@@ -38,7 +40,16 @@ public final class OutputQueue {
             end = pipe.count
         }
 
-        deinit { storage.deallocate() }
+        deinit {
+            wipeIfSecret()
+            storage.deallocate()
+        }
+
+        func wipeIfSecret() {
+            guard holdsSecret else { return }
+            if let base = storage.baseAddress { explicit_bzero(base, storage.count) }
+            holdsSecret = false
+        }
 
         var count: Int { end - start }
         var spare: Int { storage.count - end }
@@ -55,6 +66,12 @@ public final class OutputQueue {
     private let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: OutputQueue.maximumVectors)
     /// Bytes queued and not yet written.
     public private(set) var byteCount = 0
+    /// Bytes that have left the queue since it was made: written, dropped or moved to
+    /// another queue. With ``position`` it lets a caller follow particular bytes: those
+    /// appended when `position` was P are gone once `retiredCount` reaches P.
+    public private(set) var retiredCount = 0
+    /// The position of the queue's end: every byte ever appended, counted.
+    public var position: Int { retiredCount + byteCount }
 
     /// A queue that writes with `writer`, and splices pipes onwards with `pipeWriter`
     /// (without one, a spliced segment is copied out of its pipe when appended).
@@ -101,6 +118,18 @@ public final class OutputQueue {
     /// Copies `bytes` to the end of the queue.
     public func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Copies `bytes`, which hold a secret (a session key), to the end of the queue in a
+    /// chunk of their own that is wiped as soon as it is written out or dropped.
+    public func appendSecret(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0, let source = bytes.baseAddress else { return }
+        let chunk = Chunk(capacity: bytes.count)
+        chunk.holdsSecret = true
+        chunk.storage.baseAddress!.copyMemory(from: source, byteCount: bytes.count)
+        chunk.end = bytes.count
+        chunks.append(chunk)
+        byteCount += bytes.count
     }
 
     /// Queues everything in `pipe` after what is queued (it is spliced onwards when its
@@ -175,6 +204,8 @@ public final class OutputQueue {
 
     /// Drops everything queued (and the spare chunk).
     public func removeAll() {
+        retiredCount += byteCount
+        for chunk in chunks { chunk.wipeIfSecret() }
         chunks.removeAll()
         head = 0
         byteCount = 0
@@ -192,12 +223,16 @@ public final class OutputQueue {
     private func consume(_ count: Int) {
         var remaining = count
         byteCount -= count
+        retiredCount += count
         while remaining > 0 {
             let chunk = chunks[head]
             let taken = min(remaining, chunk.count)
             chunk.start += taken
             remaining -= taken
-            if chunk.count == 0 { head += 1 }
+            if chunk.count == 0 {
+                chunk.wipeIfSecret()
+                head += 1
+            }
         }
         if head == chunks.count {
             for chunk in chunks where chunk.storage.count > (spare?.storage.count ?? 0) { spare = chunk }

@@ -17,25 +17,36 @@ public final class SplicePipe {
     /// Bytes in the pipe.
     public private(set) var count = 0
 
-    /// A non-blocking pipe of at least `capacity` bytes, or nil when the system refuses
-    /// one (descriptors, or the per-user pipe memory limit): the caller then copies.
-    public init?(capacity: Int) {
+    /// The budget this pipe holds a slot of while it is open.
+    private let budget: PipeBudget?
+
+    /// A non-blocking pipe of at least `capacity` bytes, or nil when `budget` has no slot
+    /// left or the system refuses one (descriptors, or the per-user pipe memory limit):
+    /// the caller then copies.
+    public init?(capacity: Int, budget: PipeBudget? = nil) {
+        if let budget, !budget.take() { return nil }
         var fds: [Int32] = [-1, -1]
-        guard CRelayShims_pipe2_nonblocking(&fds) == 0 else { return nil }
+        guard CRelayShims_pipe2_nonblocking(&fds) == 0 else {
+            budget?.give()
+            return nil
+        }
         let granted = CRelayShims_fcntl_set_pipe_size(fds[1], Int32(clamping: capacity))
         guard granted >= capacity else {
             close(fds[0])
             close(fds[1])
+            budget?.give()
             return nil
         }
         readFD = fds[0]
         writeFD = fds[1]
         self.capacity = Int(granted)
+        self.budget = budget
     }
 
     deinit {
         close(readFD)
         close(writeFD)
+        budget?.give()
     }
 
     /// Moves up to `limit` bytes from the socket `fd` into the pipe.

@@ -71,6 +71,7 @@ final class Connection {
     /// True while the relay holds reading back (backpressure).
     private(set) var isReadingPaused = false
     private var sawEndOfInput = false
+    private var pongs = HeldBytes()
     private var isHalfClosed = false
 
     private weak var delegate: ConnectionDelegate?
@@ -78,9 +79,17 @@ final class Connection {
     private var writeWatcher: IOWatcher!
     private var deadline: TimerWatcher!
 
+    /// Pipes this connection's spliced frames may hold open at once (each until its
+    /// receiver has written it out), drawn from the relay's total.
+    private let pipeBudget: PipeBudget
+
+    /// Pipes one connection may hold open at once; beyond it large frames are copied.
+    static let pipesPerConnection = 4
+
     init(id: ConnectionID, stream: ByteStream, remoteAddress: String, handshakeReadSize: Int, loop: EventLoop,
-         delegate: ConnectionDelegate) {
+         pipes: PipeBudget, delegate: ConnectionDelegate) {
         self.id = id
+        pipeBudget = PipeBudget(limit: Self.pipesPerConnection, parent: pipes)
         self.stream = stream
         let fd = stream.fd
         self.handshakeReadSize = handshakeReadSize
@@ -134,6 +143,19 @@ final class Connection {
 
     // MARK: Output
 
+    /// Answers a PING: queues its PONG (counted until written, since a peer that does not
+    /// read its PONGs is bounded on their own) and writes what the socket takes now.
+    func sendPong(_ body: [UInt8]) {
+        guard phase != .closed else { return }
+        let frame = Frame.pong(body).encoded()
+        output.append(frame)
+        pongs.add(frame.count, appendedTo: output)
+        flush()
+    }
+
+    /// PONG bytes queued for this connection and not yet written.
+    var heldPongBytes: Int { pongs.count(in: output) }
+
     /// Queues a frame and writes what the socket takes now.
     func send(_ frame: Frame) {
         guard phase != .closed else { return }
@@ -172,7 +194,7 @@ final class Connection {
     /// has taken everything from it, else a new one (nil when the system refuses one).
     func pipe(capacity: Int) -> SplicePipe? {
         if let lastPipe, lastPipe.count == 0, lastPipe.capacity >= capacity { return lastPipe }
-        lastPipe = SplicePipe(capacity: capacity)
+        lastPipe = SplicePipe(capacity: capacity, budget: pipeBudget)
         return lastPipe
     }
 

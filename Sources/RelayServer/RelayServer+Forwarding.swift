@@ -62,15 +62,22 @@ extension RelayServer {
         return pendingForAbsentPeer.byteCount
     }
 
-    /// Pauses reading `connection` when its receiver's backlog, or its own (PONGs it does
-    /// not read), reaches the queue limit; resumes once both are below half of it.
+    /// PONG bytes the relay holds for one peer before it stops reading that peer
+    /// (PROTOCOL.md section 6).
+    static let heldPongLimit = 64 * 1024
+
+    /// Reads from `connection` while every queue its input feeds has room: the queue of
+    /// whoever receives its DATA (paused at `--queue-limit`, resumed below half of it)
+    /// and its own queue's PONGs (paused above ``heldPongLimit``). What others send to
+    /// `connection` never pauses it: the two directions are independent.
     func updateReading(_ connection: Connection) {
         guard connection.isOpen else { return }
         let limit = configuration.queueLimit
-        let backlog = max(backlogOwed(by: connection), connection.output.byteCount)
+        let owed = backlogOwed(by: connection)
+        let pongsHeld = connection.heldPongBytes
         if connection.isReadingPaused {
-            if backlog < limit / 2 { connection.resumeReading() }
-        } else if backlog >= limit {
+            if owed < limit / 2, pongsHeld <= Self.heldPongLimit { connection.resumeReading() }
+        } else if owed >= limit || pongsHeld > Self.heldPongLimit {
             connection.pauseReading()
         }
     }
@@ -113,6 +120,7 @@ extension RelayServer: ConnectionDelegate {
 
     func connectionDidClose(_ connection: Connection) {
         connections[connection.id] = nil
+        pending.remove(connection.id)
         logger.debug("connection closed", metadata: ["connection": "\(connection.id)"])
         if isShuttingDown, connections.isEmpty { loop.stop() }
     }

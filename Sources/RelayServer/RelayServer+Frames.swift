@@ -23,9 +23,12 @@ extension RelayServer {
             else { return nil }
             return .data(frameCount: count)
         }
-        guard let header = try FrameHeader.parse(bytes, maxFrame: configuration.maxFrame),
-              bytes.count >= header.frameCount
-        else { return nil }
+        // Before HELLO the header alone decides (anything but a short HELLO is refused),
+        // so a connection that has not joined never makes the relay hold a body.
+        let header = joined
+            ? try FrameHeader.parse(bytes, maxFrame: configuration.maxFrame)
+            : try FrameHeader.parseFirst(bytes, maxFrame: configuration.maxFrame)
+        guard let header, bytes.count >= header.frameCount else { return nil }
         return header.type == .data && joined ? .data(frameCount: header.frameCount) : .control(header)
     }
 
@@ -133,7 +136,7 @@ extension RelayServer {
         case (.hello(let nameBytes), .handshaking):
             handleHello(nameBytes, from: connection)
         case (.ping(let body), .joined):
-            connection.send(.pong(body))
+            connection.sendPong(body)
             updateReading(connection)
         case (.pong, .joined):
             break
@@ -188,6 +191,7 @@ extension RelayServer {
             refuse(connection, code, message)
         case .joined(let key, let peer):
             connection.didJoin(as: name)
+            pending.remove(connection.id)
             logger.info("peer joined", metadata: [
                 "name": "\(name)", "connection": "\(connection.id)", "remote": "\(connection.remoteAddress)",
                 "peer": "\(peer?.name.text ?? "-")",
@@ -204,10 +208,11 @@ extension RelayServer {
     }
 
     /// WELCOME is encoded by hand so that the key passes through one scratch array,
-    /// wiped at once, instead of living on in a `Frame` value. Legacy: the raw key.
+    /// wiped at once, instead of living on in a `Frame` value; the queue's copy is wiped
+    /// as soon as it is written. Legacy: the raw key.
     private func sendWelcome(to connection: Connection, key: SessionKey, peer: PeerName?) {
         if configuration.legacy {
-            key.withUnsafeBytes { connection.output.append($0) }
+            key.withUnsafeBytes { connection.output.appendSecret($0) }
             connection.flush()
             return
         }
@@ -221,7 +226,7 @@ extension RelayServer {
         frame.append(contentsOf: [UInt8(maxFrame >> 24), UInt8(maxFrame >> 16 & 0xFF), UInt8(maxFrame >> 8 & 0xFF), UInt8(maxFrame & 0xFF)])
         frame.append(UInt8(peerBytes.count))
         frame.append(contentsOf: peerBytes)
-        connection.output.append(frame)
+        frame.withUnsafeBytes { connection.output.appendSecret($0) }
         frame.withUnsafeMutableBytes { SecureMemory.wipe($0) }
         connection.flush()
     }
@@ -234,6 +239,7 @@ extension RelayServer {
         case .unknownType(let type): "unknown frame type 0x\(String(type, radix: 16))"
         case .malformedBody(let type): "malformed \(type) frame"
         case .unsupportedVersion(let version): "protocol version \(version) is not supported; this relay speaks version 1"
+        case .expectedHello(let type): "the first frame must be HELLO, not \(type)"
         }
         refuse(connection, error.code, message)
     }

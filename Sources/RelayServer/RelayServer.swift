@@ -31,6 +31,12 @@ public final class RelayServer {
     private var acceptPause: TimerWatcher?
     private var isAcceptPausedForDescriptors = false
     private var connectionsRefusedOverLimit = 0
+    private var connectionsClosedForNewcomers = 0
+    /// Kernel pipes for spliced frames, bounded in total (`maxPipes`).
+    let pipes: PipeBudget
+    /// The slots of connections not yet joined (`--max-connections`,
+    /// `--max-pending-per-address`).
+    var pending: PendingAdmission
     private var signalWatchers: [SignalWatcher] = []
     private var shutdownTimer: TimerWatcher?
     private(set) var isShuttingDown = false
@@ -38,6 +44,10 @@ public final class RelayServer {
     /// Buffers from this size up are mapped on their own (see ``ProcessMemory``), so the
     /// relay's peak memory follows its backlog rather than the heap's history.
     static let mappedAllocationSize = 64 * 1024
+    /// Bytes read per wake-up before HELLO: a HELLO is at most 104 bytes, and nothing else
+    /// is accepted before it, so a connection that has not joined holds at most this plus
+    /// an unfinished HELLO in its receive buffer.
+    static let handshakeReadSize = 256
     /// Accepts per wake-up of the listener, so a connection storm cannot starve the pair.
     static let acceptsPerWakeUp = 32
     /// How long accepting pauses when the process is out of descriptors.
@@ -49,6 +59,9 @@ public final class RelayServer {
         self.configuration = configuration
         self.tls = tls
         self.logger = logger
+        pipes = PipeBudget(limit: configuration.maxPipes)
+        pending = PendingAdmission(maxPerAddress: configuration.maxPendingPerAddress,
+                                   maxTotal: configuration.maxConnections)
         loop = EventLoop.makeDefault()
     }
 
@@ -135,31 +148,46 @@ public final class RelayServer {
     }
 
     private func admit(_ fd: Int32) {
-        guard connections.count - session.members.count < configuration.maxConnections else {
+        let id = ConnectionID(nextConnectionID)
+        nextConnectionID += 1
+        let address = SocketAddress.of(fd, peer: true)
+        let remote = address?.description ?? "unknown"
+        switch pending.admit(id, from: address?.host ?? "unknown") {
+        case .admit:
+            break
+        case .admitClosing(let older):
+            connectionsClosedForNewcomers += 1
+            if connectionsClosedForNewcomers == 1 || connectionsClosedForNewcomers % 1000 == 0 {
+                logger.warning("connection limit reached; closing the oldest handshakes of the busiest address", metadata: [
+                    "max-connections": "\(configuration.maxConnections)", "closed": "\(connectionsClosedForNewcomers)",
+                ])
+            }
+            connections[older]?.abort()
+        case .refuseAddressLimit, .refuseTotalLimit:
             Glibc.close(fd)
             connectionsRefusedOverLimit += 1
             if connectionsRefusedOverLimit == 1 || connectionsRefusedOverLimit % 1000 == 0 {
                 logger.warning("connection limit reached; closing new connections at once", metadata: [
-                    "max-connections": "\(configuration.maxConnections)", "refused": "\(connectionsRefusedOverLimit)",
+                    "max-connections": "\(configuration.maxConnections)",
+                    "max-pending-per-address": "\(configuration.maxPendingPerAddress)",
+                    "refused": "\(connectionsRefusedOverLimit)",
                 ])
             }
             return
         }
-        let id = ConnectionID(nextConnectionID)
-        nextConnectionID += 1
-        let remote = SocketAddress.of(fd, peer: true)?.description ?? "unknown"
         let stream: ByteStream
         do {
             stream = try tls?.makeStream(fd: fd) ?? PlainStream(fd: fd)
         } catch {
             logger.error("cannot set up TLS for a connection", metadata: ["remote": "\(remote)", "error": "\(error)"])
+            pending.remove(id)
             Glibc.close(fd)
             return
         }
         let connection = Connection(
             id: id, stream: stream, remoteAddress: remote,
-            handshakeReadSize: configuration.legacy ? LegacyFraming.maximumNameCount + 1 : 1024,
-            loop: loop, delegate: self)
+            handshakeReadSize: configuration.legacy ? LegacyFraming.maximumNameCount + 1 : Self.handshakeReadSize,
+            loop: loop, pipes: pipes, delegate: self)
         connections[id] = connection
         logger.debug("connection accepted", metadata: ["connection": "\(id)", "remote": "\(remote)"])
         connection.start(handshakeTimeout: configuration.handshakeTimeout)

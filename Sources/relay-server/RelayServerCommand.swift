@@ -35,8 +35,11 @@ struct RelayServerCommand: ParsableCommand {
     @Option(help: "Bytes that may wait for one receiver before the relay stops reading its sender (backpressure).")
     var queueLimit = 8_388_608
 
-    @Option(help: "Connections not yet joined as peers (in the handshake) allowed at once; more are accepted and closed at once, so idle sockets cannot starve the pair.")
+    @Option(help: "Connections not yet joined as peers (in the handshake) allowed at once. When all are taken, a newcomer from a less busy address displaces the oldest handshake of the busiest address; any other newcomer is closed at once.")
     var maxConnections = 512
+
+    @Option(help: "Connections not yet joined allowed at once from one IP address; more from that address are closed at once.")
+    var maxPendingPerAddress = 128
 
     @Flag(help: "Speak the original Python relay's wire format (raw name, raw 32-byte key, 'length | iv | ciphertext' frames) for its existing clients. Insecure: the session key crosses the network in clear and messages are not authenticated.")
     var legacy = false
@@ -82,6 +85,9 @@ struct RelayServerCommand: ParsableCommand {
         guard maxConnections >= 1 else {
             throw ValidationError("--max-connections must be at least 1")
         }
+        guard maxPendingPerAddress >= 1 else {
+            throw ValidationError("--max-pending-per-address must be at least 1")
+        }
         guard queueLimit >= 65536 else {
             throw ValidationError("--queue-limit must be at least 65536 bytes")
         }
@@ -104,6 +110,7 @@ struct RelayServerCommand: ParsableCommand {
         configuration.queueLimit = queueLimit
         configuration.legacy = legacy
         configuration.maxConnections = maxConnections
+        configuration.maxPendingPerAddress = maxPendingPerAddress
 
         var tls: TLSServerContext?
         var fingerprint: KeyFingerprint?
@@ -126,6 +133,21 @@ struct RelayServerCommand: ParsableCommand {
             }
         }
 
+        var descriptors: DescriptorLimit?
+        do {
+            let limit = try DescriptorLimit.raiseToHard()
+            descriptors = limit
+            guard limit.soft >= UInt64(configuration.descriptorsNeeded) else {
+                StandardStream.error.writeLine(
+                    "relay-server: --max-connections \(maxConnections) needs about \(configuration.descriptorsNeeded) "
+                        + "descriptors, but this process may open only \(limit.soft) (ulimit -n; hard limit \(limit.hard)); "
+                        + "lower --max-connections or raise the limit")
+                throw ExitCode.validationFailure
+            }
+        } catch let error as SystemCallError {
+            logger.warning("cannot read or raise the descriptor limit", metadata: ["error": "\(error)"])
+        }
+
         let server = RelayServer(configuration: configuration, tls: tls, logger: logger)
         let address: String
         do {
@@ -138,6 +160,11 @@ struct RelayServerCommand: ParsableCommand {
             logger.warning("legacy mode: the session key is sent in clear and messages are not authenticated; serve only the original Python clients with it")
         } else if insecurePlaintext {
             logger.warning("plain TCP (--insecure-plaintext): the session key crosses the network in clear")
+        }
+        if let descriptors {
+            logger.info("descriptor limit raised to the hard limit", metadata: [
+                "soft": "\(descriptors.soft)", "hard": "\(descriptors.hard)", "needed": "\(configuration.descriptorsNeeded)",
+            ])
         }
         if let fingerprint { StandardStream.output.writeLine("fingerprint \(fingerprint)") }
         StandardStream.output.writeLine("listening on \(address)")

@@ -36,9 +36,18 @@ final class ChildProcess: @unchecked Sendable {
     private let standardInput: Pipe?
     private let standardErrorPath: String
 
-    init(executable: String, arguments: [String], pipeStandardInput: Bool = false) throws {
-        process.executableURL = try executableURL(executable)
-        process.arguments = arguments
+    /// `descriptorLimit` starts the child with that `RLIMIT_NOFILE` (soft, hard), through
+    /// `prlimit(1)`.
+    init(executable: String, arguments: [String], pipeStandardInput: Bool = false,
+         descriptorLimit: (soft: Int, hard: Int)? = nil) throws {
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(descriptorLimit.soft):\(descriptorLimit.hard)",
+                                 try executableURL(executable).path] + arguments
+        } else {
+            process.executableURL = try executableURL(executable)
+            process.arguments = arguments
+        }
         let output = Pipe()
         process.standardOutput = output
         standardOutput = LineReader(fd: output.fileHandleForReading.fileDescriptor)
@@ -173,10 +182,11 @@ final class RelayServerProcess: @unchecked Sendable {
     let child: ChildProcess
     let port: Int
 
-    init(_ options: [String] = []) throws {
+    init(_ options: [String] = [], descriptorLimit: (soft: Int, hard: Int)? = nil) throws {
         child = try ChildProcess(
             executable: "relay-server",
-            arguments: ["--insecure-plaintext", "--host", "127.0.0.1", "--port", "0"] + options)
+            arguments: ["--insecure-plaintext", "--host", "127.0.0.1", "--port", "0"] + options,
+            descriptorLimit: descriptorLimit)
         let prefix = "listening on 127.0.0.1:"
         while true {
             guard let line = try child.standardOutput.nextLine(within: 20) else {
@@ -216,6 +226,11 @@ final class RelayServerProcess: @unchecked Sendable {
             return unread
         }
         throw HarnessError("no socket \(local) → \(remote) in /proc/net/tcp")
+    }
+
+    /// Descriptors the relay holds open now (`/proc/PID/fd`).
+    func openDescriptorCount() throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
     }
 
     /// A field of `/proc/PID/status` in bytes (`VmRSS`, `VmHWM`).

@@ -41,9 +41,27 @@ final class TestClient: @unchecked Sendable {
 
     /// `socketBufferSize` fixes the kernel's send and receive buffers (before connecting,
     /// so the window matches): a test can then tell the relay's buffering from the kernel's.
-    init(port: Int, receiveTimeout: Double = 5, sendTimeout: Double = 20, socketBufferSize: Int32? = nil) throws {
+    /// `from` binds the socket to that loopback address first (127.0.0.2, 127.0.0.3, ...
+    /// stand for distinct clients).
+    init(port: Int, receiveTimeout: Double = 5, sendTimeout: Double = 20, socketBufferSize: Int32? = nil,
+         from localAddress: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(String(cString: strerror(errno)))") }
+        if let localAddress {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(localAddress)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                let error = errno
+                Glibc.close(fd)
+                throw HarnessError("bind to \(localAddress): \(String(cString: strerror(error)))")
+            }
+        }
         if var size = socketBufferSize {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
