@@ -486,7 +486,7 @@ class E2EClient:
         self.outgoing_hook = None  # callable(body) -> body | None: a test may tamper its own sends
 
     # -- events --------------------------------------------------------------------------
-    def _event(self, kind: str, **data) -> Event:
+    def _event(self, kind: str, /, **data) -> Event:
         event = Event(kind, data)
         with self._cond:
             self.events.append(event)
@@ -517,9 +517,11 @@ class E2EClient:
         event = self.wait_event("sas", timeout, lambda e: agreement is None or e["agreement"] == agreement)
         return event["sas"]
 
-    def wait_ready(self, timeout: float | None = None) -> Event:
-        """Until the peer's identity record was checked (chat may flow)."""
-        return self.wait_event("identity_ok", timeout)
+    def wait_ready(self, timeout: float | None = None, agreement: int | None = None) -> Event:
+        """Until the peer's identity record was checked (chat may flow), in ``agreement``
+        (its number) or in any."""
+        return self.wait_event("identity_ok", timeout,
+                               lambda e: agreement is None or e["agreement"] == agreement)
 
     def recv(self, kind: str = "chat", timeout: float | None = None, start: int = 0) -> Event:
         return self.wait_event(kind, timeout, start=start)
@@ -864,7 +866,7 @@ class E2EClient:
                 self._refuse("--require-verified: the peer is not verified")
             self.peer_identity_ok = True
             self._event("identity_ok", id_pub=id_pub, fingerprint=fingerprint(id_pub),
-                        verified=self.peer_verified)
+                        verified=self.peer_verified, agreement=agreement.number)
             self._flush()
             return
         if kind == KIND_IDENTITY:
