@@ -273,10 +273,14 @@ class MaliciousRelay:
 
     # -- queries ---------------------------------------------------------------------------
     def side(self, name) -> Side:
+        """The connected side of that name, else the last one that had it (it left)."""
         name = _b(name)
         with self._lock:
             for side in self.sides:
                 if side.name == name and side.joined:
+                    return side
+            for side in reversed(self.sides):
+                if side.name == name:
                     return side
         raise KeyError(name)
 
