@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import e2e_peer as e2e
 from malicious_relay import MaliciousRelay, Reflect, Replay
-from v2_frames import PEER_JOINED, room_bytes
+from v2_frames import PEER_JOINED, PEER_LEFT, room_bytes
 
 pytestmark = pytest.mark.skipif(os.environ.get("RELAY_E2E_CLIENT") != "1",
                                 reason="relay-client section 7 support not enabled (RELAY_E2E_CLIENT=1)")
@@ -224,3 +224,32 @@ def test_small_order_key_aborts_the_agreement(relay_client):
         relay.send_data("alice", bytes([3, 3]) + pk)
         with pytest.raises(AssertionError):
             alice.stderr.wait_for("* SAS with ", 1.0)
+
+
+def test_commitment_mismatch_aborts_and_the_third_abort_exits_3(relay_client):
+    pk_committed = e2e.x25519_public(bytes(range(32)))
+    pk_revealed = e2e.x25519_public(bytes(range(1, 33)))
+    with MaliciousRelay() as relay, start(relay_client, relay) as alice:
+        relay.wait_joined(1, WAIT)
+        for number in (1, 2, 3):
+            if number > 1:
+                relay.send_frame("alice", PEER_LEFT, b"bob")
+            relay.send_frame("alice", PEER_JOINED, b"bob")
+            relay.send_data("alice", bytes([3, 1]) + e2e.commitment(pk_committed))
+            relay.wait_for(lambda: sum(b[:2] == b"\x03\x02" for b in relay.sides[0].sent) >= number,
+                           WAIT, f"pkI of agreement {number}")
+            relay.send_data("alice", bytes([3, 3]) + pk_revealed)
+        assert alice.wait() == 3
+        assert "* SAS with " not in alice.stderr.text
+        relay.wait_event("bye", WAIT, name=b"alice")
+
+
+def test_lie_about_the_peer_name_shows_in_the_sas_line(relay_client):
+    with MaliciousRelay(peer_names={"alice": "mallory"}) as relay, start(relay_client, relay) as alice:
+        relay.wait_joined(1, WAIT)
+        with peer(relay) as bob:
+            ((name, _, sas),) = sas_lines(alice)
+            assert name == "mallory" and sas != bob.wait_sas(1, WAIT)
+            bob.send_chat("never readable")  # sealed under keys alice does not have
+            with pytest.raises(AssertionError):
+                alice.stdout.wait_for("never readable", 1.0)
