@@ -33,6 +33,12 @@ private func checkRules(of frame: Frame) {
     switch frame {
     case .hello(let name):
         Fuzz.require(name.count <= 255, "HELLO name of \(name.count) bytes")
+    case .helloRoom(let name, let room):
+        Fuzz.require(name.count <= 255 && room.count <= Frame.maximumRoomCount, "HELLO v2 of \(name.count), \(room.count) bytes")
+    case .welcomeRoom:
+        Fuzz.require(false, "a WELCOME decodes as version 1 unless asked for version 2")
+    case .dataFrom(let name, _):
+        Fuzz.require((try? PeerName(validating: name)) != nil, "DATA_FROM with an invalid name")
     case .welcome(let key, _, let peer):
         Fuzz.require(key.count == Frame.sessionKeyCount, "WELCOME key of \(key.count) bytes")
         Fuzz.require(peer.isEmpty || (try? PeerName(validating: peer)) != nil, "WELCOME with an invalid peer name")

@@ -249,7 +249,7 @@ public final class RelayClient {
             let label = RelayErrorCode(rawValue: code)?.label ?? "relay error \(code)"
             report("\(label): \(DisplayText.line(from: Array(message.utf8)))")
             finish(.failure)
-        case .hello, .bye, .data:
+        case .hello, .helloRoom, .welcomeRoom, .dataFrom, .bye, .data:
             report("! the relay sent an unexpected \(frame.type) frame; disconnecting")
             finish(.failure)
         }

@@ -73,6 +73,38 @@ public final class OutputQueue {
     /// The position of the queue's end: every byte ever appended, counted.
     public var position: Int { retiredCount + byteCount }
 
+    /// A backlog's bounds (swift-nio's `WriteBufferWaterMark`): the queue is *congested*
+    /// from when it reaches `high` bytes until it falls below `low`.
+    public struct WaterMarks: Sendable, Equatable {
+        public let low: Int
+        public let high: Int
+        public init(low: Int, high: Int) {
+            precondition(low <= high)
+            self.low = low
+            self.high = high
+        }
+    }
+
+    /// The water marks, or nil for none (the queue is then never congested).
+    public var waterMarks: WaterMarks?
+    /// True from when the queue reached its high water mark until it fell below its low
+    /// one.
+    public private(set) var isCongested = false
+    /// Told each time ``isCongested`` changes, with its new value; the owner decides whom
+    /// to pause. It may append to or flush other queues, not this one.
+    public var onCongestionChange: ((Bool) -> Void)?
+
+    private func checkWaterMarks() {
+        guard let waterMarks else { return }
+        if !isCongested, byteCount >= waterMarks.high {
+            isCongested = true
+            onCongestionChange?(true)
+        } else if isCongested, byteCount < waterMarks.low {
+            isCongested = false
+            onCongestionChange?(false)
+        }
+    }
+
     /// A queue that writes with `writer`, and splices pipes onwards with `pipeWriter`
     /// (without one, a spliced segment is copied out of its pipe when appended).
     public init(writer: @escaping VectorWriter, pipeWriter: PipeWriter? = nil) {
@@ -113,6 +145,7 @@ public final class OutputQueue {
         (tail.storage.baseAddress! + tail.end).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         tail.end += bytes.count
         byteCount += bytes.count
+        checkWaterMarks()
     }
 
     /// Copies `bytes` to the end of the queue.
@@ -130,6 +163,7 @@ public final class OutputQueue {
         chunk.end = bytes.count
         chunks.append(chunk)
         byteCount += bytes.count
+        checkWaterMarks()
     }
 
     /// Queues everything in `pipe` after what is queued (it is spliced onwards when its
@@ -143,10 +177,12 @@ public final class OutputQueue {
             chunk.end = count
             chunks.append(chunk)
             byteCount += count
+            checkWaterMarks()
             return
         }
         chunks.append(Chunk(pipe: pipe))
         byteCount += pipe.count
+        checkWaterMarks()
     }
 
     /// Writes `bytes` straight to the socket when nothing else is queued, and queues only
@@ -210,6 +246,7 @@ public final class OutputQueue {
         head = 0
         byteCount = 0
         spare = nil
+        checkWaterMarks()
     }
 
     /// Moves everything queued here to the end of `other`, without copying bytes.
@@ -217,7 +254,14 @@ public final class OutputQueue {
         guard byteCount > 0 else { return }
         other.chunks.append(contentsOf: chunks[head...])
         other.byteCount += byteCount
-        removeAll()
+        // The chunks now belong to `other` (secrets too, still unwritten): forget them
+        // here without wiping.
+        retiredCount += byteCount
+        chunks.removeAll()
+        head = 0
+        byteCount = 0
+        checkWaterMarks()
+        other.checkWaterMarks()
     }
 
     private func consume(_ count: Int) {
@@ -234,6 +278,7 @@ public final class OutputQueue {
                 head += 1
             }
         }
+        checkWaterMarks()
         if head == chunks.count {
             for chunk in chunks where chunk.storage.count > (spare?.storage.count ?? 0) { spare = chunk }
             chunks.removeAll(keepingCapacity: true)

@@ -49,15 +49,16 @@ public struct FrameHeader: Equatable, Sendable {
 
 extension FrameType {
     /// The longest body a frame of this type can have, where its layout bounds it.
-    /// A HELLO's bound is the v1 layout's (`nameLen` is one byte).
+    /// A HELLO's bound is what its one-byte lengths allow (before HELLO the relay's own
+    /// bound, ``maximumHelloLength``, applies).
     public var maximumBodyCount: Int? {
         switch self {
-        case .hello: 1 + 1 + 255
+        case .hello: 1 + 1 + 255 + 1 + 255
         case .welcome: 32 + 4 + 1 + PeerName.maximumByteCount
         case .peerJoined, .peerLeft: PeerName.maximumByteCount
         case .ping, .pong: Frame.maximumPingBodyCount
         case .bye: 0
-        case .data, .error: nil
+        case .data, .dataFrom, .error: nil
         }
     }
 }

@@ -9,6 +9,8 @@ public enum RelayErrorCode: UInt16, Sendable, CaseIterable {
     case handshakeTimeout = 7
     case unexpectedFrame = 8
     case shuttingDown = 9
+    /// The relay is at its `--max-peers` limit (version 2); try again later.
+    case busy = 10
 
     /// A short lower-case label for people (`relay full`, `name taken`, ...).
     public var label: String {
@@ -22,6 +24,7 @@ public enum RelayErrorCode: UInt16, Sendable, CaseIterable {
         case .handshakeTimeout: "handshake timeout"
         case .unexpectedFrame: "unexpected frame"
         case .shuttingDown: "relay shutting down"
+        case .busy: "relay busy"
         }
     }
 }

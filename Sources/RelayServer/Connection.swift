@@ -13,8 +13,6 @@ protocol ConnectionDelegate: AnyObject {
     /// The body of the large DATA frame whose start is in `connection.input` is now
     /// whole in `pipe` (see ``Connection/beginSplice(into:bodyBytes:)``).
     func connectionSplicedFrame(_ connection: Connection, _ pipe: SplicePipe)
-    /// Queued bytes were written, so a backlog may have drained.
-    func connectionDidWrite(_ connection: Connection)
     /// The stream failed (reset, broken pipe, TLS error); the connection is already closed.
     func connectionFailed(_ connection: Connection, _ error: IOError)
     /// The handshake deadline passed.
@@ -68,8 +66,24 @@ final class Connection {
     private(set) var phase = Phase.handshaking
     let input: InputBuffer
     let output: OutputQueue
+    /// Why reading is held back; the connection is read only while there is no reason.
+    struct ReadHolds: OptionSet {
+        let rawValue: UInt8
+        /// A receiver of this connection's DATA is at its limit (its room says so).
+        static let receiverBacklog = ReadHolds(rawValue: 1)
+        /// More than ``Connection/heldPongLimit`` PONG bytes wait for this connection.
+        static let unreadPongs = ReadHolds(rawValue: 2)
+    }
+    private var readHolds: ReadHolds = []
     /// True while the relay holds reading back (backpressure).
-    private(set) var isReadingPaused = false
+    var isReadingPaused: Bool { !readHolds.isEmpty }
+    /// The room this connection joined, while it is a member.
+    var room: Room?
+    /// True when it joined with a version 2 HELLO (its WELCOME has the v2 layout).
+    private(set) var speaksRooms = false
+    /// PONG bytes the relay holds for one peer before it stops reading that peer
+    /// (PROTOCOL.md section 6).
+    static let heldPongLimit = 64 * 1024
     private var sawEndOfInput = false
     private var pongs = HeldBytes()
     private var isHalfClosed = false
@@ -120,25 +134,44 @@ final class Connection {
         deadline.start(after: handshakeTimeout)
     }
 
-    /// Records a successful HELLO: the deadline ends and reads grow.
-    func didJoin(as name: PeerName) {
+    /// Records a successful HELLO: the deadline ends, reads grow, and the output queue
+    /// reports its backlog against `waterMarks` to `onCongestionChange`.
+    func didJoin(as name: PeerName, in room: Room, speaksRooms: Bool, waterMarks: OutputQueue.WaterMarks,
+                 onCongestionChange: @escaping (Bool) -> Void) {
         phase = .joined(name)
+        self.room = room
+        self.speaksRooms = speaksRooms
         deadline.stop()
+        output.waterMarks = waterMarks
+        output.onCongestionChange = onCongestionChange
+    }
+
+    /// Leaves the room: the queue no longer reports to it.
+    func didLeaveRoom() {
+        room = nil
+        output.onCongestionChange = nil
     }
 
     // MARK: Backpressure
 
-    func pauseReading() {
-        guard isOpen, !isReadingPaused else { return }
-        isReadingPaused = true
-        readWatcher.stop()
+    /// Adds or removes a reason to hold reading back; reading stops with the first reason
+    /// and starts again when none is left.
+    func hold(_ reason: ReadHolds, _ isHeld: Bool) {
+        guard isOpen else { return }
+        let wasPaused = isReadingPaused
+        if isHeld { readHolds.insert(reason) } else { readHolds.remove(reason) }
+        if !wasPaused, isReadingPaused {
+            readWatcher.stop()
+        } else if wasPaused, !isReadingPaused {
+            readWatcher.start()
+            if stream.hasBufferedInput { readWatcher.feed(.read) }
+        }
     }
 
-    func resumeReading() {
-        guard isOpen, isReadingPaused else { return }
-        isReadingPaused = false
-        readWatcher.start()
-        if stream.hasBufferedInput { readWatcher.feed(.read) }
+    /// Holds reading back while more than ``heldPongLimit`` PONG bytes wait unwritten.
+    private func updatePongHold() {
+        let held = pongs.count(in: output) > Self.heldPongLimit
+        if held != readHolds.contains(.unreadPongs) { hold(.unreadPongs, held) }
     }
 
     // MARK: Output
@@ -151,16 +184,14 @@ final class Connection {
         output.append(frame)
         pongs.add(frame.count, appendedTo: output)
         flush()
+        updatePongHold()
     }
 
-    /// PONG bytes queued for this connection and not yet written.
-    var heldPongBytes: Int { pongs.count(in: output) }
-
-    /// Queues a frame and writes what the socket takes now.
+    /// Queues a frame and writes what the socket takes now (with nothing queued, written
+    /// straight from the encoding: an idle connection keeps no queue chunk).
     func send(_ frame: Frame) {
         guard phase != .closed else { return }
-        output.append(frame.encoded())
-        flush()
+        frame.encoded().withUnsafeBytes { forward($0) }
     }
 
     /// Queues already-encoded bytes (a run of whole frames) and writes what the socket
@@ -234,7 +265,8 @@ final class Connection {
         }
         phase = .closing
         splice = nil
-        isReadingPaused = false
+        readHolds = []
+        output.onCongestionChange = nil
         if !sawEndOfInput { readWatcher.start() }
         deadline.start(after: gracePeriod)
         if let frame { output.append(frame.encoded()) }
@@ -369,9 +401,8 @@ final class Connection {
     }
 
     private func handleWritable() {
-        let before = output.byteCount
         flush()
-        if output.byteCount < before, phase != .closed { delegate?.connectionDidWrite(self) }
+        if phase != .closed, readHolds.contains(.unreadPongs) { updatePongHold() }
     }
 
     private func handleDeadline() {

@@ -1,17 +1,56 @@
 import RelayIO
 import RelayProtocol
 
-/// Forwarding and backpressure: DATA goes to the other peer's output queue, or is held
-/// for a peer not yet joined; a sender is not read while what it is owed to write, or
-/// what its receiver is owed, is at the queue limit.
+/// Forwarding: a run of DATA frames goes where the sender's room routes it (the other
+/// peer unchanged, every other peer as DATA_FROM, or held for the next peer). The queues
+/// report their backlog to the room (water marks), which decides whom to pause.
 extension RelayServer {
-    /// Forwards a run of whole DATA frames from `sender`, unchanged.
+    /// Forwards a run of whole DATA frames from `sender`.
     func forward(_ frames: UnsafeRawBufferPointer, from sender: Connection) {
-        if let peer = session.peer(of: sender.id), let receiver = connections[peer.id], receiver.isOpen {
-            receiver.forward(frames)
-        } else {
-            pendingForAbsentPeer.append(frames)
+        guard let room = sender.room else { return }
+        switch room.route(from: sender.id) {
+        case .peer(let id):
+            if let receiver = connections[id], receiver.isOpen { receiver.forward(frames) } else { room.held.append(frames) }
+        case .everyOther(let name):
+            let tagged = dataFromFrames(frames, sender: name)
+            tagged.withUnsafeBytes { bytes in
+                for member in room.members where member.id != sender.id {
+                    connections[member.id]?.forward(bytes)
+                }
+            }
+        case .hold(let name):
+            if let name {
+                dataFromFrames(frames, sender: name).withUnsafeBytes { room.held.append($0) }
+            } else {
+                room.held.append(frames)
+            }
+        case .nowhere:
+            break
         }
+    }
+
+    /// The run of DATA frames `frames` as DATA_FROM frames naming `sender` (PROTOCOL.md
+    /// section 6): each body becomes `nameLen | name | sealed`, unchanged otherwise.
+    func dataFromFrames(_ frames: UnsafeRawBufferPointer, sender: PeerName) -> [UInt8] {
+        let name = sender.bytes
+        var tagged: [UInt8] = []
+        var offset = 0
+        var frameCount = 0
+        while offset + FrameHeader.byteCount <= frames.count {
+            offset += 4 + Int(UInt32(bigEndian: frames.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            frameCount += 1
+        }
+        tagged.reserveCapacity(frames.count + frameCount * (1 + name.count))
+        offset = 0
+        while offset + FrameHeader.byteCount <= frames.count {
+            let length = Int(UInt32(bigEndian: frames.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            FrameHeader(length: UInt32(length + 1 + name.count), type: .dataFrom).write(into: &tagged)
+            tagged.append(UInt8(name.count))
+            tagged.append(contentsOf: name)
+            tagged.append(contentsOf: UnsafeRawBufferPointer(rebasing: frames[(offset + FrameHeader.byteCount)..<(offset + 4 + length)]))
+            offset += 4 + length
+        }
+        return tagged
     }
 
     /// Smallest rest of a DATA body worth a pipe: below it, two splices and a pipe cost
@@ -20,16 +59,17 @@ extension RelayServer {
     /// Largest rest of a body spliced: a pipe's default maximum size (`pipe-max-size`).
     static let spliceLimit = 1 << 20
 
-    /// When `rest` (what is left of `sender`'s input) starts a large DATA frame and the
-    /// receiver is there, the rest of its body will move socket → pipe → socket with
-    /// `splice`, never through user memory. The relay still forwards only whole frames:
-    /// the pipe is handed to the receiver once the body is all in.
+    /// When `rest` (what is left of `sender`'s input) starts a large DATA frame for the
+    /// one other peer of a room of two, the rest of its body will move socket → pipe →
+    /// socket with `splice`, never through user memory. The relay still forwards only
+    /// whole frames: the pipe is handed to the receiver once the body is all in.
     func spliceIfLarge(_ rest: UnsafeRawBufferPointer, from sender: Connection) {
         let missing = sender.bytesToCompleteFrame
         guard !configuration.legacy, missing >= Self.spliceThreshold, missing <= Self.spliceLimit,
               rest.count >= FrameHeader.byteCount, rest[4] == FrameType.data.rawValue,
-              sender.name != nil, sender.isOpen, !sender.isReadingPaused, sender.stream is PlainStream,
-              let peer = session.peer(of: sender.id), let receiver = connections[peer.id], receiver.isOpen,
+              sender.isOpen, !sender.isReadingPaused, sender.stream is PlainStream,
+              case .peer(let id)? = sender.room?.route(from: sender.id),
+              let receiver = connections[id], receiver.isOpen,
               let pipe = sender.pipe(capacity: Self.spliceLimit)
         else { return }
         sender.beginSplice(into: pipe, bodyBytes: missing)
@@ -39,47 +79,17 @@ extension RelayServer {
     /// and then the pipe; if the receiver left meanwhile, hold the bytes as usual.
     func connectionSplicedFrame(_ sender: Connection, _ pipe: SplicePipe) {
         let head = sender.input.readableBytes
-        if let peer = session.peer(of: sender.id), let receiver = connections[peer.id], receiver.isOpen {
+        if case .peer(let id)? = sender.room?.route(from: sender.id), let receiver = connections[id], receiver.isOpen {
             receiver.forward(head, then: pipe)
-        } else {
-            pendingForAbsentPeer.append(head)
+        } else if let room = sender.room {
+            room.held.append(head)
             do {
-                try pendingForAbsentPeer.appendSpliced(pipe)
+                try room.held.appendSpliced(pipe)
             } catch {
                 logger.error("cannot read a spliced frame back", metadata: ["error": "\(error)"])
             }
         }
         sender.input.consume(head.count)
-        updateReading(sender)
-    }
-
-    /// Bytes owed to whoever receives `sender`'s DATA.
-    private func backlogOwed(by sender: Connection) -> Int {
-        guard sender.name != nil else { return 0 }
-        if let peer = session.peer(of: sender.id), let receiver = connections[peer.id] {
-            return receiver.output.byteCount
-        }
-        return pendingForAbsentPeer.byteCount
-    }
-
-    /// PONG bytes the relay holds for one peer before it stops reading that peer
-    /// (PROTOCOL.md section 6).
-    static let heldPongLimit = 64 * 1024
-
-    /// Reads from `connection` while every queue its input feeds has room: the queue of
-    /// whoever receives its DATA (paused at `--queue-limit`, resumed below half of it)
-    /// and its own queue's PONGs (paused above ``heldPongLimit``). What others send to
-    /// `connection` never pauses it: the two directions are independent.
-    func updateReading(_ connection: Connection) {
-        guard connection.isOpen else { return }
-        let limit = configuration.queueLimit
-        let owed = backlogOwed(by: connection)
-        let pongsHeld = connection.heldPongBytes
-        if connection.isReadingPaused {
-            if owed < limit / 2, pongsHeld <= Self.heldPongLimit { connection.resumeReading() }
-        } else if owed >= limit || pongsHeld > Self.heldPongLimit {
-            connection.pauseReading()
-        }
     }
 }
 
@@ -97,19 +107,12 @@ extension RelayServer: ConnectionDelegate {
         depart(connection, reason: "end of input")
     }
 
-    func connectionDidWrite(_ connection: Connection) {
-        updateReading(connection)
-        if let peer = session.peer(of: connection.id), let sender = connections[peer.id] {
-            updateReading(sender)
-        }
-    }
-
     func connectionFailed(_ connection: Connection, _ error: IOError) {
         let during = connection.stream.isEstablished ? "connection failed" : "TLS handshake failed"
         logger.info("\(during)", metadata: [
             "connection": "\(connection.id)", "remote": "\(connection.remoteAddress)", "error": "\(error)",
         ])
-        leaveSession(connection, reason: "\(error)")
+        leaveRoom(connection, reason: "\(error)")
     }
 
     func connectionHandshakeTimedOut(_ connection: Connection) {

@@ -6,9 +6,11 @@ import RelayIO
 import RelayProtocol
 import RelayTLS
 
-/// The relay: a single-threaded libev reactor that admits at most two named peers, hands
-/// both the session key, and forwards their DATA frames unchanged, with backpressure and
-/// bounded memory. It never decrypts what it relays.
+/// The relay: a single-threaded libev reactor serving many rooms (PROTOCOL.md section 6),
+/// each a session of named peers that share a key the relay draws. It forwards DATA
+/// frames unchanged (or tagged with the sender, in group rooms), with backpressure and
+/// bounded memory, and never decrypts what it relays. The rules live in ``Room`` and
+/// ``PendingAdmission``; this type carries out what they decide.
 ///
 /// Use: `let address = try server.start()`, then `server.run()` on the same thread;
 /// `run()` returns after SIGINT/SIGTERM (or ``requestShutdown()``) once every connection
@@ -20,10 +22,11 @@ public final class RelayServer {
     let tls: TLSServerContext?
     let loop: EventLoop
 
-    var session = Session()
+    /// The rooms with at least one peer, by id (the default room among them).
+    var rooms: [RoomID: Room] = [:]
+    /// Peers joined in all rooms together (`--max-peers`).
+    var joinedPeerCount = 0
     var connections: [ConnectionID: Connection] = [:]
-    /// DATA sent while the other peer is absent, delivered when one joins.
-    let pendingForAbsentPeer = OutputQueue { _ in .wouldBlock }
     private var nextConnectionID = 1
 
     private var listenerFD: Int32 = -1
@@ -105,7 +108,7 @@ public final class RelayServer {
         closeListener()
         for signalWatcher in signalWatchers { signalWatcher.invalidate() }
         for connection in Array(connections.values) {
-            leaveSession(connection)
+            leaveRoom(connection)
             connection.close(after: configuration.legacy ? nil : .error(.shuttingDown, "the relay is shutting down"),
                              gracePeriod: configuration.shutdownGracePeriod)
         }

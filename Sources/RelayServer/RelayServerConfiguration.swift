@@ -21,6 +21,11 @@ public struct RelayServerConfiguration: Sendable {
     /// Connections not joined as peers allowed at once from one IP address; beyond it
     /// new connections from that address are closed at once.
     public var maxPendingPerAddress = 128
+    /// Peers joined in all rooms together; a HELLO beyond it gets BUSY.
+    public var maxPeers = 20_000
+    /// Peers a room other than the default one holds at most (2 to 64); rooms of 3 or
+    /// more are group rooms (DATA fans out as DATA_FROM). The default room is always 2.
+    public var roomSize = 2
     /// Kernel pipes (two descriptors each) the relay holds open at once for large frames
     /// it splices; beyond it (and beyond 4 per connection) large frames are copied
     /// through memory instead.
@@ -39,10 +44,17 @@ public struct RelayServerConfiguration: Sendable {
     /// event loop's own, the identity files while they are read, and room to spare.
     public static let reservedDescriptors = 32
 
-    /// Descriptors the relay may need at once at these limits: every connection not yet
-    /// joined, every peer, two per pipe, and the reserve. The relay refuses to start when
+    /// Descriptors the relay needs beside its peers: every connection not yet joined,
+    /// two per pipe, one pair of peers and the reserve. The relay refuses to start when
     /// the process's limit is lower.
     public var descriptorsNeeded: Int {
-        Self.reservedDescriptors + maxConnections + Session.capacity + 2 * maxPipes
+        Self.reservedDescriptors + maxConnections + 2 * maxPipes + 2
+    }
+
+    /// The peers a descriptor limit of `limit` can serve beside ``descriptorsNeeded``
+    /// (at most ``maxPeers``): the relay lowers its `--max-peers` to it, and says so.
+    public func peersServed(underDescriptorLimit limit: UInt64) -> Int {
+        let spare = Int(clamping: limit) - descriptorsNeeded + 2
+        return max(2, min(maxPeers, spare))
     }
 }

@@ -8,10 +8,12 @@ import RelayTLS
 struct RelayServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-server",
-        abstract: "Relay encrypted messages between two named peers.",
+        abstract: "Relay encrypted messages between named peers, in many rooms at once.",
         discussion: """
-            Accepts at most two peers, hands both the same fresh 32-byte session key, and \
-            forwards their sealed DATA frames unchanged (it never decrypts them). Speaks TLS 1.3 \
+            Serves many independent rooms on one event loop. Each room is a session: its \
+            peers get the same fresh 32-byte key, and their sealed DATA frames are forwarded \
+            unchanged (the relay never decrypts them). Version 1 clients share the default \
+            room, of two peers. Speaks TLS 1.3 \
             by default with an identity it creates on first start; prints 'fingerprint \
             sha256:HEX' (its key's fingerprint, which clients record or pin), then \
             'listening on HOST:PORT' once it listens. SIGINT or SIGTERM stops it cleanly.
@@ -40,6 +42,12 @@ struct RelayServerCommand: ParsableCommand {
 
     @Option(help: "Connections not yet joined allowed at once from one IP address; more from that address are closed at once.")
     var maxPendingPerAddress = 128
+
+    @Option(help: "Peers joined in all rooms together; a HELLO beyond it gets ERROR BUSY. Lowered at start to what the descriptor limit can serve.")
+    var maxPeers = 20_000
+
+    @Option(help: "Peers a room holds at most (2 to 64). In rooms of 3 or more every message goes to every other peer, tagged with its sender. The default room (version 1 clients, no room) always holds 2.")
+    var roomSize = 2
 
     @Flag(help: "Speak the original Python relay's wire format (raw name, raw 32-byte key, 'length | iv | ciphertext' frames) for its existing clients. Insecure: the session key crosses the network in clear and messages are not authenticated.")
     var legacy = false
@@ -85,6 +93,12 @@ struct RelayServerCommand: ParsableCommand {
         guard maxConnections >= 1 else {
             throw ValidationError("--max-connections must be at least 1")
         }
+        guard maxPeers >= 2 else {
+            throw ValidationError("--max-peers must be at least 2")
+        }
+        guard (2...64).contains(roomSize) else {
+            throw ValidationError("--room-size must be between 2 and 64")
+        }
         guard maxPendingPerAddress >= 1 else {
             throw ValidationError("--max-pending-per-address must be at least 1")
         }
@@ -111,6 +125,8 @@ struct RelayServerCommand: ParsableCommand {
         configuration.legacy = legacy
         configuration.maxConnections = maxConnections
         configuration.maxPendingPerAddress = maxPendingPerAddress
+        configuration.maxPeers = maxPeers
+        configuration.roomSize = roomSize
 
         var tls: TLSServerContext?
         var fingerprint: KeyFingerprint?
@@ -144,6 +160,7 @@ struct RelayServerCommand: ParsableCommand {
                         + "lower --max-connections or raise the limit")
                 throw ExitCode.validationFailure
             }
+            configuration.maxPeers = configuration.peersServed(underDescriptorLimit: limit.soft)
         } catch let error as SystemCallError {
             logger.warning("cannot read or raise the descriptor limit", metadata: ["error": "\(error)"])
         }
@@ -165,6 +182,11 @@ struct RelayServerCommand: ParsableCommand {
             logger.info("descriptor limit raised to the hard limit", metadata: [
                 "soft": "\(descriptors.soft)", "hard": "\(descriptors.hard)", "needed": "\(configuration.descriptorsNeeded)",
             ])
+            if configuration.maxPeers < maxPeers {
+                logger.warning("the descriptor limit serves fewer peers than --max-peers; lowered", metadata: [
+                    "max-peers": "\(configuration.maxPeers)", "asked": "\(maxPeers)", "limit": "\(descriptors.soft)",
+                ])
+            }
         }
         if let fingerprint { StandardStream.output.writeLine("fingerprint \(fingerprint)") }
         StandardStream.output.writeLine("listening on \(address)")

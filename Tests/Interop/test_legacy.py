@@ -270,5 +270,5 @@ def test_each_session_has_a_fresh_key(relay_server):
                 assert a.key == b.key
                 keys.append(a.key)
             # Both gone: the session ends and its key is wiped.
-            server.stderr.wait_matching("session ended", round_ + 1)
+            server.stderr.wait_matching("room ended, key wiped", round_ + 1)
         assert len(set(keys)) == 3

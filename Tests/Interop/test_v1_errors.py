@@ -49,7 +49,7 @@ def hello(name: bytes, version: int = 1) -> bytes:
     pytest.param(struct.pack("!I", 0) + b"\x01", 6, id="length-0"),
     pytest.param(rp.encode_frame(0x55, b"??"), 1, id="unknown-type"),
     pytest.param(rp.encode_frame(rp.HELLO, b"\x01\x05abc"), 1, id="hello-name-length-mismatch"),
-    pytest.param(hello(b"carol", version=2), 2, id="version-2"),
+    pytest.param(hello(b"carol", version=3), 2, id="version-3"),
     pytest.param(hello(b""), 3, id="empty-name"),
     pytest.param(hello(b"n" * 33), 3, id="33-byte-name"),
     pytest.param(hello(b"ca\x07rol"), 3, id="control-character"),

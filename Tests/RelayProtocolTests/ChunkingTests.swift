@@ -55,7 +55,7 @@ struct ChunkingTests {
         BadTail(name: "PING of 65 bytes", bytes: rawFrame(type: 0x20, body: Array(repeating: 1, count: 65)), error: .malformedBody(.ping)),
         BadTail(name: "BYE with a body", bytes: wire("00 00 00 02  30  00"), error: .malformedBody(.bye)),
         BadTail(name: "HELLO nameLen too long", bytes: wire("00 00 00 06  01  01 09 62 6f 62"), error: .malformedBody(.hello)),
-        BadTail(name: "HELLO version 2", bytes: wire("00 00 00 03  01  02 00"), error: .unsupportedVersion(2)),
+        BadTail(name: "HELLO version 3", bytes: wire("00 00 00 03  01  03 00"), error: .unsupportedVersion(3)),
         BadTail(name: "PEER_LEFT invalid UTF-8", bytes: wire("00 00 00 03  04  c0 80"), error: .malformedBody(.peerLeft)),
         BadTail(name: "ERROR with a 1-byte body", bytes: wire("00 00 00 02  7f  00"), error: .malformedBody(.error)),
     ]

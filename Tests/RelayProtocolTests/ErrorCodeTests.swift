@@ -5,7 +5,7 @@ import RelayProtocol
 struct ErrorCodeTests {
     static let specTable: [(UInt16, RelayErrorCode)] = [
         (1, .malformed), (2, .unsupportedVersion), (3, .invalidName), (4, .nameTaken), (5, .relayFull),
-        (6, .frameTooLarge), (7, .handshakeTimeout), (8, .unexpectedFrame), (9, .shuttingDown),
+        (6, .frameTooLarge), (7, .handshakeTimeout), (8, .unexpectedFrame), (9, .shuttingDown), (10, .busy),
     ]
 
     @Test(arguments: specTable)
@@ -17,7 +17,7 @@ struct ErrorCodeTests {
     @Test func noOtherCodes() {
         #expect(RelayErrorCode.allCases.count == Self.specTable.count)
         #expect(RelayErrorCode(rawValue: 0) == nil)
-        #expect(RelayErrorCode(rawValue: 10) == nil)
+        #expect(RelayErrorCode(rawValue: 11) == nil)
     }
 
     @Test func labelsAreDistinctAndReadable() {

@@ -7,7 +7,7 @@ struct FrameHeaderTests {
     /// The type column of the spec's frame table.
     static let specTypes: [UInt8: FrameType] = [
         0x01: .hello, 0x02: .welcome, 0x03: .peerJoined, 0x04: .peerLeft, 0x10: .data,
-        0x20: .ping, 0x21: .pong, 0x30: .bye, 0x7F: .error,
+        0x11: .dataFrom, 0x20: .ping, 0x21: .pong, 0x30: .bye, 0x7F: .error,
     ]
 
     @Test func typeRawValuesMatchTheSpecTable() {
@@ -63,7 +63,7 @@ struct FrameHeaderTests {
     /// The largest body each type's row allows, from the spec: HELLO 1+1+255, WELCOME
     /// 32+4+1+32, names 32, PING/PONG 64, BYE 0; DATA and ERROR only by maxFrame.
     static let bodyBounds: [(FrameType, Int?)] = [
-        (.hello, 257), (.welcome, 69), (.peerJoined, 32), (.peerLeft, 32), (.ping, 64), (.pong, 64),
+        (.hello, 513), (.welcome, 69), (.peerJoined, 32), (.peerLeft, 32), (.ping, 64), (.pong, 64),
         (.bye, 0), (.data, nil), (.error, nil),
     ]
 

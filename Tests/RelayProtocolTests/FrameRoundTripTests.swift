@@ -96,6 +96,7 @@ struct FrameRoundTripTests {
         (.handshakeTimeout, wire("00 00 00 04  7f  00 07  78")),
         (.unexpectedFrame, wire("00 00 00 04  7f  00 08  78")),
         (.shuttingDown, wire("00 00 00 04  7f  00 09  78")),
+        (.busy, wire("00 00 00 04  7f  00 0a  78")),
     ]
 
     @Test func errorVectorsCoverEveryCode() {
@@ -154,6 +155,7 @@ struct FrameRoundTripTests {
         let expected: [(Frame, UInt8)] = [
             (.hello(name: []), 0x01), (.welcome(sessionKey: [], maxFrame: 0, peer: []), 0x02),
             (.peerJoined(name: []), 0x03), (.peerLeft(name: []), 0x04), (.data([]), 0x10),
+            (.dataFrom(name: [], sealed: []), 0x11),
             (.ping([]), 0x20), (.pong([]), 0x21), (.bye, 0x30), (.error(code: 0, message: ""), 0x7F),
         ]
         for (frame, byte) in expected {

@@ -57,7 +57,7 @@ struct MalformedFrameTests {
         .tooLarge("length 2^31 (sign bit)", wire("80 00 00 00  20"), length: 0x8000_0000),
     ]
 
-    static let unknownTypeCases: [Case] = [0x00, 0x05, 0x11, 0x22, 0x31, 0x7E, 0x80, 0xFF].flatMap { (type: UInt8) in
+    static let unknownTypeCases: [Case] = [0x00, 0x05, 0x12, 0x22, 0x31, 0x7E, 0x80, 0xFF].flatMap { (type: UInt8) in
         [
             .unknown("type 0x\(String(type, radix: 16)) without a body", rawFrame(type: type, body: []), type: type),
             .unknown("type 0x\(String(type, radix: 16)) with a body", rawFrame(type: type, body: [1, 2, 3]), type: type),
@@ -71,12 +71,17 @@ struct MalformedFrameTests {
         .body("HELLO nameLen longer than the name", wire("00 00 00 06  01  01 04 62 6f 62"), .hello),
         .body("HELLO nameLen 255, 3 name bytes", wire("00 00 00 06  01  01 ff 62 6f 62"), .hello),
         .body("HELLO nameLen 0 with name bytes", wire("00 00 00 05  01  01 00 62 62"), .hello),
-        .header("HELLO body longer than v1 allows (258 bytes)", rawFrame(type: 0x01, body: [1, 255] + [UInt8](repeating: 0x61, count: 256)), .hello),
+        .header("HELLO body longer than its lengths allow (514 bytes)", rawFrame(type: 0x01, body: [1, 255] + [UInt8](repeating: 0x61, count: 512)), .hello),
+        .body("HELLO version 1, 258 bytes", rawFrame(type: 0x01, body: [1, 255] + [UInt8](repeating: 0x61, count: 256)), .hello),
         .version("HELLO version 0", wire("00 00 00 02  01  00"), 0),
-        .version("HELLO version 2", wire("00 00 00 02  01  02"), 2),
+        .body("HELLO version 2 without nameLen", wire("00 00 00 02  01  02"), .hello),
+        .version("HELLO version 3", wire("00 00 00 02  01  03"), 3),
         .version("HELLO version 0 with a well-formed name", wire("00 00 00 06  01  00 03 62 6f 62"), 0),
-        .version("HELLO version 2 with a garbage rest", wire("00 00 00 05  01  02 ff 00 c3"), 2),
-        .version("HELLO version 2, nameLen disagreeing", wire("00 00 00 04  01  02 09 41"), 2),
+        .body("HELLO version 2 with a garbage rest", wire("00 00 00 05  01  02 ff 00 c3"), .hello),
+        .body("HELLO version 2, nameLen disagreeing", wire("00 00 00 04  01  02 09 41"), .hello),
+        .body("HELLO version 2 without roomLen", wire("00 00 00 04  01  02 01 41"), .hello),
+        .body("HELLO version 2, roomLen past the end", wire("00 00 00 06  01  02 01 41 02 07"), .hello),
+        .body("HELLO version 2, room of 65", rawFrame(type: 0x01, body: [2, 1, 0x41, 65] + [UInt8](repeating: 7, count: 65)), .hello),
         .version("HELLO version 255", wire("00 00 00 03  01  ff 00"), 255),
     ]
 

@@ -103,7 +103,7 @@ struct AdmissionTests {
         }
     }
 
-    @Test(arguments: [0, 2, 255] as [UInt8])
+    @Test(arguments: [0, 3, 255] as [UInt8])
     func helloWithAnotherVersionGetsUnsupportedVersion(version: UInt8) throws {
         try withRelayServer { server in
             let client = try server.connect()

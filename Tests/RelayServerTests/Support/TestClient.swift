@@ -262,6 +262,20 @@ final class TestClient: @unchecked Sendable {
         return Welcome(sessionKey: key, maxFrame: maxFrame, peer: String(decoding: peer, as: UTF8.self))
     }
 
+    /// Sends a version 2 HELLO for `room` and returns the WELCOME v2's fields.
+    func join(_ name: String, room: [UInt8]) throws -> (key: [UInt8], maxFrame: UInt32, roomSize: UInt8, peers: [String]) {
+        try send(.helloRoom(name: Array(name.utf8), room: room))
+        guard let (type, body) = try receiveRawFrame() else { throw TestClientError.closed("WELCOME v2 for \(name)") }
+        guard type == FrameType.welcome.rawValue else {
+            throw TestClientError.unexpected("expected WELCOME v2 for \(name), got type \(type): \(String(decoding: body, as: UTF8.self))")
+        }
+        let frame = try body.withUnsafeBytes { try Frame.decodeWelcomeRoom($0) }
+        guard case .welcomeRoom(let key, let maxFrame, let roomSize, let peers) = frame else {
+            throw TestClientError.unexpected("not a WELCOME v2")
+        }
+        return (key, maxFrame, roomSize, peers.map { String(decoding: $0, as: UTF8.self) })
+    }
+
     /// Reads the fatal ERROR the relay must send, then the close. Returns the code and
     /// message (nil code when the frame was something else or the stream just ended).
     func receiveErrorAndEnd() throws -> (code: RelayErrorCode?, message: String, closed: Bool) {
@@ -301,6 +315,9 @@ extension Frame {
         switch self {
         case .data(let body): "DATA(\(body.count) bytes)"
         case .hello(let name): "HELLO(\(String(decoding: name, as: UTF8.self)))"
+        case .helloRoom(let name, let room): "HELLO v2(\(String(decoding: name, as: UTF8.self)), room of \(room.count) bytes)"
+        case .welcomeRoom(_, let maxFrame, let size, let peers): "WELCOME v2(maxFrame \(maxFrame), room size \(size), \(peers.count) peers)"
+        case .dataFrom(let name, let sealed): "DATA_FROM(\(String(decoding: name, as: UTF8.self)), \(sealed.count) bytes)"
         case .welcome(_, let maxFrame, let peer): "WELCOME(maxFrame \(maxFrame), peer '\(String(decoding: peer, as: UTF8.self))')"
         case .peerJoined(let name): "PEER_JOINED(\(String(decoding: name, as: UTF8.self)))"
         case .peerLeft(let name): "PEER_LEFT(\(String(decoding: name, as: UTF8.self)))"
