@@ -2,17 +2,38 @@
 /// idea, reduced to what a reactor needs): reads land in the writable tail, consumers
 /// take bytes from the readable head, and the unread part is moved to the front only
 /// when room is needed.
+///
+/// With a ``BufferPool``, the buffer's storage is taken from the pool when bytes arrive
+/// and given back by ``releaseIfEmpty()`` once everything is consumed: an idle
+/// connection then holds no storage at all.
 public final class InputBuffer {
     private var storage: UnsafeMutableRawBufferPointer
     private var readIndex = 0
     private var writeIndex = 0
+    private let pool: BufferPool?
 
-    /// Creates an empty buffer with `capacity` bytes of room.
-    public init(capacity: Int) {
+    /// Creates an empty buffer with `capacity` bytes of room; with a `pool`, room beyond
+    /// that comes from the pool.
+    public init(capacity: Int, pool: BufferPool? = nil) {
         storage = .allocate(byteCount: max(capacity, 16), alignment: 16)
+        self.pool = pool
     }
 
-    deinit { storage.deallocate() }
+    deinit { free(storage) }
+
+    private func free(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard buffer.count > 0 else { return }
+        if let pool { pool.give(buffer) } else { buffer.deallocate() }
+    }
+
+    /// With a pool: gives the storage back when nothing is left to consume.
+    public func releaseIfEmpty() {
+        guard pool != nil, readableCount == 0, storage.count > 0 else { return }
+        free(storage)
+        storage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        readIndex = 0
+        writeIndex = 0
+    }
 
     /// Bytes allocated.
     public var capacity: Int { storage.count }
@@ -46,18 +67,22 @@ public final class InputBuffer {
             writeIndex = readable
             if storage.count - writeIndex >= minimum { return }
         }
-        let grown = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: max(readable + minimum, storage.count * 2), alignment: 16)
-        if readable > 0 { grown.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: readable) }
-        storage.deallocate()
+        let wanted = max(readable + minimum, storage.count * 2)
+        let grown = pool?.take(atLeast: wanted) ?? .allocate(byteCount: wanted, alignment: 16)
+        if readable > 0 { grown.baseAddress!.copyMemory(from: storage.baseAddress! + readIndex, byteCount: readable) }
+        free(storage)
         storage = grown
+        readIndex = 0
+        writeIndex = readable
     }
 
     /// Gives the memory back when the buffer is empty and larger than `capacity`.
     public func shrinkIfEmpty(to capacity: Int) {
         guard readableCount == 0, storage.count > capacity else { return }
-        storage.deallocate()
+        free(storage)
         storage = .allocate(byteCount: max(capacity, 16), alignment: 16)
+        readIndex = 0
+        writeIndex = 0
     }
 
     /// Reads from `stream` into the writable tail: at most `limit` bytes, and at least

@@ -63,7 +63,10 @@ public final class OutputQueue {
     /// a receiver that keeps falling behind by a large run then reuses warm memory
     /// instead of faulting in fresh pages for every run.
     private var spare: Chunk?
-    private let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: OutputQueue.maximumVectors)
+    /// Made on the first flush of queued chunks: a connection whose writes all go
+    /// straight to the kernel never needs it.
+    private lazy var vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: OutputQueue.maximumVectors)
+    private var hasVectors = false
     /// Bytes queued and not yet written.
     public private(set) var byteCount = 0
     /// Bytes that have left the queue since it was made: written, dropped or moved to
@@ -112,7 +115,7 @@ public final class OutputQueue {
         self.pipeWriter = pipeWriter
     }
 
-    deinit { vectors.deallocate() }
+    deinit { if hasVectors { vectors.deallocate() } }
 
     /// A queue that writes to `stream` (with `writev` for plain TCP).
     /// Plain TCP also splices pipes straight to the socket.
@@ -220,6 +223,7 @@ public final class OutputQueue {
                 if written < offered { return false }
                 continue
             }
+            hasVectors = true
             var vectorCount = 0
             var offered = 0
             var index = head

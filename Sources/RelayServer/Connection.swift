@@ -101,13 +101,13 @@ final class Connection {
     static let pipesPerConnection = 4
 
     init(id: ConnectionID, stream: ByteStream, remoteAddress: String, handshakeReadSize: Int, loop: EventLoop,
-         pipes: PipeBudget, delegate: ConnectionDelegate) {
+         pipes: PipeBudget, readBuffers: BufferPool, delegate: ConnectionDelegate) {
         self.id = id
         pipeBudget = PipeBudget(limit: Self.pipesPerConnection, parent: pipes)
         self.stream = stream
         let fd = stream.fd
         self.handshakeReadSize = handshakeReadSize
-        input = InputBuffer(capacity: handshakeReadSize)
+        input = InputBuffer(capacity: handshakeReadSize, pool: readBuffers)
         self.remoteAddress = remoteAddress
         self.delegate = delegate
         output = OutputQueue(stream: stream)
@@ -367,6 +367,9 @@ final class Connection {
             delegate?.connectionReachedEndOfInput(self)
         case (.processed, _):
             delegate?.connectionHasInput(self)
+            // Between frames the connection gives its receive buffer back: idle, it holds
+            // none.
+            if phase != .handshaking, splice == nil { input.releaseIfEmpty() }
             // A TLS layer may hold decrypted input the socket will not signal again.
             if isOpen, !isReadingPaused, stream.hasBufferedInput { readWatcher.feed(.read) }
         }
@@ -397,6 +400,7 @@ final class Connection {
             bytesToCompleteFrame = 0
             expectsLargeFrame = true
             delegate?.connectionSplicedFrame(self, pipe)
+            input.releaseIfEmpty()
         }
     }
 

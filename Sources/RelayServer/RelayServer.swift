@@ -35,6 +35,8 @@ public final class RelayServer {
     private var isAcceptPausedForDescriptors = false
     private var connectionsRefusedOverLimit = 0
     private var connectionsClosedForNewcomers = 0
+    /// Receive buffers, lent to connections while they hold unparsed bytes.
+    let readBuffers = BufferPool(bufferSize: Connection.joinedReadSize)
     /// Kernel pipes for spliced frames, bounded in total (`maxPipes`).
     let pipes: PipeBudget
     /// The slots of connections not yet joined (`--max-connections`,
@@ -190,7 +192,7 @@ public final class RelayServer {
         let connection = Connection(
             id: id, stream: stream, remoteAddress: remote,
             handshakeReadSize: configuration.legacy ? LegacyFraming.maximumNameCount + 1 : Self.handshakeReadSize,
-            loop: loop, pipes: pipes, delegate: self)
+            loop: loop, pipes: pipes, readBuffers: readBuffers, delegate: self)
         connections[id] = connection
         logger.debug("connection accepted", metadata: ["connection": "\(id)", "remote": "\(remote)"])
         connection.start(handshakeTimeout: configuration.handshakeTimeout)
