@@ -77,6 +77,8 @@ final class Connection {
     private var readHolds: ReadHolds = []
     /// True while the relay holds reading back (backpressure).
     var isReadingPaused: Bool { !readHolds.isEmpty }
+    /// Finds the frames in `input`; before HELLO it accepts only a short HELLO.
+    var reader: FrameReader
     /// The room this connection joined, while it is a member.
     var room: Room?
     /// True when it joined with a version 2 HELLO (its WELCOME has the v2 layout).
@@ -100,9 +102,10 @@ final class Connection {
     /// Pipes one connection may hold open at once; beyond it large frames are copied.
     static let pipesPerConnection = 4
 
-    init(id: ConnectionID, stream: ByteStream, remoteAddress: String, handshakeReadSize: Int, loop: EventLoop,
-         pipes: PipeBudget, readBuffers: BufferPool, delegate: ConnectionDelegate) {
+    init(id: ConnectionID, stream: ByteStream, remoteAddress: String, reader: FrameReader, handshakeReadSize: Int,
+         loop: EventLoop, pipes: PipeBudget, readBuffers: BufferPool, delegate: ConnectionDelegate) {
         self.id = id
+        self.reader = reader
         pipeBudget = PipeBudget(limit: Self.pipesPerConnection, parent: pipes)
         self.stream = stream
         let fd = stream.fd
@@ -139,6 +142,7 @@ final class Connection {
     func didJoin(as name: PeerName, in room: Room, speaksRooms: Bool, waterMarks: OutputQueue.WaterMarks,
                  onCongestionChange: @escaping (Bool) -> Void) {
         phase = .joined(name)
+        reader.expectsHello = false
         self.room = room
         self.speaksRooms = speaksRooms
         deadline.stop()

@@ -7,32 +7,9 @@ import RelayTLS
 /// buffer (one write, no re-encoding); every other frame is decoded and applied. The
 /// legacy format goes through the same loop: its frames are all DATA.
 extension RelayServer {
-    /// What the next bytes of a connection's input hold.
-    private enum InputUnit {
-        /// A whole DATA frame of this many bytes, to be forwarded as it is.
-        case data(frameCount: Int)
-        /// A whole v1 control frame (or DATA before HELLO), to be decoded and applied.
-        case control(FrameHeader)
-    }
-
-    /// The next whole unit at the start of `bytes`, or nil when more bytes are needed.
-    private func nextUnit(in bytes: UnsafeRawBufferPointer, joined: Bool) throws(ProtocolError) -> InputUnit? {
-        if configuration.legacy {
-            guard let count = try LegacyFraming.frameCount(at: bytes, maxFrame: configuration.maxFrame),
-                  bytes.count >= count
-            else { return nil }
-            return .data(frameCount: count)
-        }
-        // Before HELLO the header alone decides (anything but a short HELLO is refused),
-        // so a connection that has not joined never makes the relay hold a body.
-        let header = joined
-            ? try FrameHeader.parse(bytes, maxFrame: configuration.maxFrame)
-            : try FrameHeader.parseFirst(bytes, maxFrame: configuration.maxFrame)
-        guard let header, bytes.count >= header.frameCount else { return nil }
-        return header.type == .data && joined ? .data(frameCount: header.frameCount) : .control(header)
-    }
-
-    /// Processes every complete frame in `connection.input`.
+    /// Processes every complete unit in `connection.input`, as the connection's
+    /// ``FrameReader`` finds them: runs of DATA frames are forwarded as they sit in the
+    /// receive buffer (one write, no re-encoding); every other frame is decoded and applied.
     func processInput(of connection: Connection) {
         if configuration.legacy, connection.phase == .handshaking {
             handleLegacyName(from: connection)
@@ -40,93 +17,36 @@ extension RelayServer {
         }
         let bytes = connection.input.readableBytes
         var offset = 0
-        var runStart: Int?
         var lastDataLength = 0
-
-        func forwardRun(until end: Int) {
-            if let start = runStart, end > start {
-                forward(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), from: connection)
-            }
-            runStart = nil
-        }
-
         while connection.isOpen {
-            if !configuration.legacy, connection.name != nil {
-                let (end, lastLength) = endOfDataRun(in: bytes, from: offset)
-                if end > offset {
-                    lastDataLength = lastLength
-                    if runStart == nil { runStart = offset }
-                    offset = end
-                }
-            }
-            let unit: InputUnit
             do {
-                guard let next = try nextUnit(in: UnsafeRawBufferPointer(rebasing: bytes[offset...]),
-                                              joined: connection.name != nil)
-                else { break }
-                unit = next
+                guard let unit = try connection.reader.next(in: bytes, at: offset) else { break }
+                switch unit {
+                case .dataRun(let range, _, let lastLength):
+                    if connection.name == nil {
+                        // Legacy only: DATA before a name (framed input before HELLO is
+                        // refused by the reader).
+                        refuse(connection, .unexpectedFrame, "DATA before the handshake")
+                        return
+                    }
+                    forward(UnsafeRawBufferPointer(rebasing: bytes[range]), from: connection)
+                    lastDataLength = lastLength
+                case .control(let header, let body):
+                    try handle(Frame.decode(type: header.type, body: UnsafeRawBufferPointer(rebasing: bytes[body])), from: connection)
+                }
+                offset = unit.end
             } catch {
-                forwardRun(until: offset)
                 refuse(connection, error)
                 return
             }
-            switch unit {
-            case .data(let frameCount):
-                if runStart == nil { runStart = offset }
-                offset += frameCount
-            case .control(let header):
-                forwardRun(until: offset)
-                let body = UnsafeRawBufferPointer(
-                    rebasing: bytes[(offset + FrameHeader.byteCount)..<(offset + header.frameCount)])
-                offset += header.frameCount
-                do {
-                    try handle(Frame.decode(type: header.type, body: body), from: connection)
-                } catch {
-                    refuse(connection, error)
-                    return
-                }
-            }
         }
-        forwardRun(until: offset)
         if connection.isOpen {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-            connection.bytesToCompleteFrame = bytesToComplete(rest)
+            connection.bytesToCompleteFrame = connection.reader.bytesMissing(in: bytes, at: offset)
             if lastDataLength > 0 { connection.expectsLargeFrame = lastDataLength > Self.spliceThreshold }
             connection.input.consume(offset)
             spliceIfLarge(rest, from: connection)
         }
-    }
-
-    /// The end of the run of whole, valid DATA frames starting at `offset` (v1, joined
-    /// sender), and the last one's length: the forwarding hot loop, a header check per
-    /// frame and no calls. It stops at anything else (a control frame, a partial frame, a
-    /// header to refuse), which the full parser then handles.
-    private func endOfDataRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> (end: Int, lastLength: Int) {
-        guard let base = bytes.baseAddress else { return (start, 0) }
-        let count = bytes.count
-        let maxFrame = Int(configuration.maxFrame)
-        let dataType = FrameType.data.rawValue
-        var offset = start
-        var lastLength = 0
-        while count - offset >= FrameHeader.byteCount {
-            let header = base + offset
-            let length = Int(UInt32(bigEndian: header.loadUnaligned(as: UInt32.self)))
-            guard header.load(fromByteOffset: 4, as: UInt8.self) == dataType, length >= 1, length <= maxFrame,
-                  count - offset - 4 >= length
-            else { break }
-            offset += 4 + length
-            lastLength = length
-        }
-        return (offset, lastLength)
-    }
-
-    /// Bytes still missing from the partial frame at the start of `rest` (both formats
-    /// start with a 4-byte length that counts what follows it), or 0 when unknown.
-    private func bytesToComplete(_ rest: UnsafeRawBufferPointer) -> Int {
-        guard rest.count >= 4 else { return 0 }
-        let length = Int(UInt32(bigEndian: rest.loadUnaligned(as: UInt32.self)))
-        guard length <= Int(configuration.maxFrame) else { return 0 }
-        return max(0, 4 + length - rest.count)
     }
 
     /// Applies one decoded non-DATA frame (or a DATA frame before HELLO).

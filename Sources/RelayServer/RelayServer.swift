@@ -191,6 +191,8 @@ public final class RelayServer {
         }
         let connection = Connection(
             id: id, stream: stream, remoteAddress: remote,
+            reader: FrameReader(format: configuration.legacy ? .legacy : .framed, maxFrame: configuration.maxFrame,
+                                expectsHello: !configuration.legacy),
             handshakeReadSize: configuration.legacy ? LegacyFraming.maximumNameCount + 1 : Self.handshakeReadSize,
             loop: loop, pipes: pipes, readBuffers: readBuffers, delegate: self)
         connections[id] = connection
