@@ -97,7 +97,14 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "RelayCryptoTests", dependencies: ["RelayCrypto"]),
+        .testTarget(
+            name: "RelayCryptoTests",
+            dependencies: ["RelayCrypto"],
+            // Interop/peer.py is run by the tests from the source tree, not bundled.
+            exclude: ["Interop/peer.py"],
+            // The contract's vector files, copied here so that tests never read ../shared.
+            resources: [.copy("Vectors")]
+        ),
         .testTarget(name: "RelayProtocolTests", dependencies: ["RelayProtocol"]),
         .testTarget(name: "RelayIOTests", dependencies: ["RelayIO"]),
         .testTarget(name: "RelayClientTests", dependencies: ["RelayClient"]),
