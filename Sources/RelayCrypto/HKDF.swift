@@ -8,6 +8,12 @@ public enum HKDF {
     /// The longest output RFC 5869 allows: 255 × HashLen.
     public static let maximumOutputByteCount = 255 * 32
 
+    /// `EVP_KDF_fetch` once per process (an agreement derives six times), as the ciphers do.
+    nonisolated(unsafe) private static let kdf: OpaquePointer = {
+        guard let kdf = EVP_KDF_fetch(nil, "HKDF", nil) else { fatalError("OpenSSL has no HKDF") }
+        return kdf
+    }()
+
     /// Derives `outputByteCount` bytes from `inputKeyMaterial`, `salt` (empty means
     /// HashLen zero bytes, as RFC 5869 says) and `info`.
     public static func deriveKey(
@@ -82,9 +88,7 @@ public enum HKDF {
     ) {
         precondition(output.count >= 1 && output.count <= maximumOutputByteCount,
                      "HKDF-SHA256 output must be 1...8160 bytes")
-        guard let kdf = EVP_KDF_fetch(nil, "HKDF", nil) else { fatalError("OpenSSL has no HKDF") }
-        defer { EVP_KDF_free(kdf) }
-        guard let context = EVP_KDF_CTX_new(kdf) else { fatalError("EVP_KDF_CTX_new failed") }
+        guard let context = EVP_KDF_CTX_new(Self.kdf) else { fatalError("EVP_KDF_CTX_new failed") }
         defer { EVP_KDF_CTX_free(context) }
 
         var digest = Array("SHA256".utf8CString)
