@@ -1,7 +1,9 @@
 /// Who a peer is in an end-to-end agreement (PROTOCOL.md section 7.1): the initiator was
 /// in the room first (it learns of the other from PEER_JOINED), the responder joined second.
 public enum E2ERole: Sendable {
+    /// I: in the room first; sends i2r records, signs with role byte 'I'.
     case initiator
+    /// R: joined second; sends the commitment and r2i records, signs with 'R'.
     case responder
 
     /// The role byte signed in the identity record: ASCII 'I' or 'R'.

@@ -16,6 +16,7 @@ public struct E2EAgreementMessage: Equatable, Sendable {
     /// The length of every key-agreement message.
     public static let encodedCount = 34
 
+    /// Which of the three messages this is.
     public let step: Step
     /// The commitment or public key (32 bytes).
     public let value: [UInt8]

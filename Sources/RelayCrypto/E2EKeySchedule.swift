@@ -24,6 +24,7 @@ public final class E2EKeySchedule {
 
     /// The schedule from the relay session key `K` (the 32 bytes of this client's WELCOME),
     /// the X25519 shared secret Z and the transcript hash T (``E2EAgreement/transcript(initiatorName:responderName:initiatorPublicKey:responderPublicKey:)``).
+    /// A session key or T that is not 32 bytes throws ``CryptoError/invalidKeyLength(_:)``.
     public init<Key: Collection>(sessionKey: Key, sharedSecret: X25519SharedSecret, transcript: [UInt8])
     throws(CryptoError) where Key.Element == UInt8 {
         guard sessionKey.count == SessionKey.byteCount else { throw .invalidKeyLength(sessionKey.count) }

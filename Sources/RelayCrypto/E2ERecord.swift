@@ -32,9 +32,11 @@ public enum E2ERecordKind: UInt8, Sendable, CaseIterable {
 /// An authentic record, opened. The caller checks ``sequenceNumber`` against what it
 /// expects (or uses ``E2ERecordReceiver``) and handles unknown kinds.
 public struct E2EOpenedRecord: Equatable, Sendable {
+    /// The record's seq, authenticated but not yet compared with the expected one.
     public let sequenceNumber: UInt64
     /// The kind byte as sent; ``kind`` is nil when it is not one this version knows.
     public let kindByte: UInt8
+    /// The content after the kind byte (possibly empty).
     public let content: [UInt8]
 
     /// The kind, or nil for an unknown kind byte (refused and reported; the session goes on).
