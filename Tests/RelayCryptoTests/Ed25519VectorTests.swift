@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RelayCrypto
 
@@ -119,5 +120,45 @@ struct Ed25519VectorTests {
         #expect(throws: Ed25519Error.invalidKeyLength(count)) {
             try Ed25519PublicKey(rawRepresentation: [UInt8](repeating: 1, count: count))
         }
+    }
+}
+
+/// PKCS#8 version 1 (RFC 5958 OneAsymmetricKey) with the public key, which the vectors'
+/// readings say readers should accept although OpenSSL 3.0 cannot read it.
+struct Ed25519OneAsymmetricKeyTests {
+    /// RFC 8032 TEST 1's seed, then `81 21 00` and its public key.
+    static func pem(publicKey: String) throws -> [UInt8] {
+        let der = try Hex.decode("3051020101300506032b657004220420"
+            + "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60" + "812100" + publicKey)
+        return Array("-----BEGIN PRIVATE KEY-----\n\(Data(der).base64EncodedString())\n-----END PRIVATE KEY-----\n".utf8)
+    }
+
+    @Test func versionOneWithThePublicKeyIsRead() throws {
+        let key = try Ed25519PrivateKey(pemRepresentation: Self.pem(
+            publicKey: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
+        #expect(Hex.encode(key.publicKey.rawRepresentation) == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+        // Written back, it is the version 0 form.
+        #expect(String(decoding: key.withPEMRepresentation { Array($0) }, as: UTF8.self)
+                == "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n")
+    }
+
+    @Test func versionOneWithAnotherPublicKeyIsRefused() throws {
+        #expect(throws: Ed25519Error.invalidPrivateKeyFile) {
+            try Ed25519PrivateKey(pemRepresentation: Self.pem(
+                publicKey: "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"))
+        }
+    }
+
+    @Test("RFC 8410 section 10.3's example (attributes and public key): refused, not misread")
+    func withAttributesIsRefused() {
+        let pem = """
+            -----BEGIN PRIVATE KEY-----
+            MHICAQEwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC
+            oB8wHQYKKoZIhvcNAQkJFDEPDA1DdXJkbGUgQ2hhaXJzgSEAGb9ECWmEzf6FQbrB
+            Z9w7lshQhqowtrbLDFw4rXAxZuE=
+            -----END PRIVATE KEY-----
+
+            """
+        #expect(throws: Ed25519Error.invalidPrivateKeyFile) { try Ed25519PrivateKey(pemRepresentation: Array(pem.utf8)) }
     }
 }
