@@ -93,6 +93,9 @@ let package = Package(
         .executableTarget(name: "FuzzFrameDecoder", dependencies: ["FuzzSupport", "RelayProtocol"], path: "Fuzz/FuzzFrameDecoder"),
         .executableTarget(name: "FuzzOpen", dependencies: ["FuzzSupport", "RelayCrypto"], path: "Fuzz/FuzzOpen"),
         .executableTarget(
+            name: "FuzzRecordOpen", dependencies: ["FuzzSupport", "RelayCrypto"], path: "Fuzz/FuzzRecordOpen"
+        ),
+        .executableTarget(
             name: "FuzzLegacyHandshake", dependencies: ["FuzzSupport", "RelayProtocol"], path: "Fuzz/FuzzLegacyHandshake"
         ),
 
