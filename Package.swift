@@ -93,11 +93,21 @@ let package = Package(
         .executableTarget(name: "FuzzFrameDecoder", dependencies: ["FuzzSupport", "RelayProtocol"], path: "Fuzz/FuzzFrameDecoder"),
         .executableTarget(name: "FuzzOpen", dependencies: ["FuzzSupport", "RelayCrypto"], path: "Fuzz/FuzzOpen"),
         .executableTarget(
+            name: "FuzzRecordOpen", dependencies: ["FuzzSupport", "RelayCrypto"], path: "Fuzz/FuzzRecordOpen"
+        ),
+        .executableTarget(
             name: "FuzzLegacyHandshake", dependencies: ["FuzzSupport", "RelayProtocol"], path: "Fuzz/FuzzLegacyHandshake"
         ),
 
         // MARK: Tests
-        .testTarget(name: "RelayCryptoTests", dependencies: ["RelayCrypto"]),
+        .testTarget(
+            name: "RelayCryptoTests",
+            dependencies: ["RelayCrypto"],
+            // Interop/peer.py is run by the tests from the source tree, not bundled.
+            exclude: ["Interop/peer.py"],
+            // The contract's vector files, copied here so that tests never read ../shared.
+            resources: [.copy("Vectors")]
+        ),
         .testTarget(name: "RelayProtocolTests", dependencies: ["RelayProtocol"]),
         .testTarget(name: "RelayIOTests", dependencies: ["RelayIO"]),
         .testTarget(name: "RelayClientTests", dependencies: ["RelayClient"]),

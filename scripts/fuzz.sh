@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]
 #
-# TARGET is FrameDecoder, Open or LegacyHandshake (or the full FuzzFrameDecoder, ...).
+# TARGET is FrameDecoder, Open, RecordOpen or LegacyHandshake (or the full FuzzFrameDecoder, ...).
 # The build goes to its own scratch path, .build-fuzz, so the normal .build is left
 # alone. The seed corpus Fuzz/corpus/TARGET is copied to a temporary working corpus, so
 # the repository's seeds stay small; set FUZZ_CORPUS_OUT=DIR to keep what the run grew.
@@ -16,7 +16,7 @@
 set -euo pipefail
 
 if [[ $# -lt 2 || ! $2 =~ ^[0-9]+$ ]]; then
-    echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]   (TARGET: FrameDecoder, Open, LegacyHandshake)" >&2
+    echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]   (TARGET: FrameDecoder, Open, RecordOpen, LegacyHandshake)" >&2
     exit 64
 fi
 name=${1#Fuzz}

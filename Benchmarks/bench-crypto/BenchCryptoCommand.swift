@@ -5,7 +5,7 @@ import Foundation
 struct BenchCryptoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-crypto",
-        abstract: "Throughput of RelayCrypto's encrypt/decrypt/seal/open beside raw EVP and swift-crypto.",
+        abstract: "Throughput of RelayCrypto's encrypt/decrypt/seal/open, end-to-end records and agreements beside raw EVP and swift-crypto.",
         discussion: """
             Every operation and size is measured against its baselines in the same run, \
             interleaved, best of many short time-bounded samples. Build with -c release.

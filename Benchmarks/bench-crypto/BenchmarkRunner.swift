@@ -22,6 +22,8 @@ struct BenchmarkRunner {
                 results.append(measure(operation, workload))
             }
         }
+        report("agreement")
+        let agreement = measureAgreement()
         var python: PythonBaseline.Result?
         var pythonNote: String?
         if includePython {
@@ -37,6 +39,7 @@ struct BenchmarkRunner {
             swiftCryptoVersion: SwiftCryptoBaseline.version,
             settings: settings,
             results: results,
+            agreement: agreement,
             python: python,
             pythonNote: pythonNote,
             targets: TargetCheck.evaluate(results, python: python))
@@ -53,6 +56,21 @@ struct BenchmarkRunner {
         }
         let rates = Dictionary(uniqueKeysWithValues: zip(implementations, cases.map(\.bestRate)))
         return CaseResult(operation: operation, size: workload.size, rates: rates)
+    }
+
+    /// Agreements per second, the implementations interleaved as for the sized cases.
+    private func measureAgreement() -> AgreementResult {
+        let workload = AgreementWorkload()
+        let implementations = Implementation.allCases
+        let cases = implementations.map { TimedCase(workload.batch(by: $0), clock: settings.clock) }
+        for timed in cases { timed.warmUp(settings) }
+        for round in 0..<settings.rounds {
+            for index in cases.indices {
+                cases[(index + round) % cases.count].sample(seconds: settings.sampleSeconds)
+            }
+        }
+        let rates = Dictionary(uniqueKeysWithValues: zip(implementations, cases.map(\.bestRate)))
+        return AgreementResult(ours: rates[.ours] ?? 0, rawEVP: rates[.rawEVP] ?? 0, swiftCrypto: rates[.swiftCrypto] ?? 0)
     }
 
     /// Shows the current step on a terminal's stderr; nil clears the line.

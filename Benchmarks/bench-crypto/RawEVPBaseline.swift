@@ -5,7 +5,9 @@ import COpenSSL
 /// allocated once, with a fixed IV and no allocation per message.
 ///
 /// seal = `0x01 | iv | AES-CBC | HMAC`, open = HMAC, `CRYPTO_memcmp`, AES-CBC decrypt:
-/// the primitives `AuthenticatedCipher` is made of, with nothing around them.
+/// the primitives `AuthenticatedCipher` is made of, with nothing around them. The record
+/// forms (PROTOCOL.md 7.3) are the same with the 9-byte header `0x02 | seq` and the kind
+/// byte encrypted in front of the content (two `EVP_EncryptUpdate` calls, no copy).
 final class RawEVPBaseline {
     nonisolated(unsafe) private static let cipher: OpaquePointer = EVP_CIPHER_fetch(nil, "AES-256-CBC", nil)!
     nonisolated(unsafe) private static let hmac: OpaquePointer = EVP_MAC_fetch(nil, "HMAC", nil)!
@@ -21,6 +23,10 @@ final class RawEVPBaseline {
     /// `0x01 | iv | ciphertext | tag`; encrypt and decrypt use only the ciphertext part.
     private let sealed: UnsafeMutablePointer<UInt8>
     private let scratch: UnsafeMutablePointer<UInt8>
+    /// `0x02 | seq | iv | ciphertext(kind | plaintext) | tag`.
+    private let record: UnsafeMutablePointer<UInt8>
+    private let recordCiphertextCount: Int
+    private var sequenceNumber: UInt64 = 0
 
     init(_ workload: Workload) {
         size = workload.size
@@ -31,8 +37,11 @@ final class RawEVPBaseline {
         plaintext.initialize(from: workload.plaintext, count: size)
         sealed = .allocate(capacity: 1 + 16 + ciphertextCount + Self.tagSize)
         sealed.initialize(repeating: 0, count: 1 + 16 + ciphertextCount + Self.tagSize)
-        scratch = .allocate(capacity: ciphertextCount + Self.tagSize)
-        scratch.initialize(repeating: 0, count: ciphertextCount + Self.tagSize)
+        recordCiphertextCount = ((size + 1) / 16 + 1) * 16
+        record = .allocate(capacity: 9 + 16 + recordCiphertextCount + Self.tagSize)
+        record.initialize(repeating: 0, count: 9 + 16 + recordCiphertextCount + Self.tagSize)
+        scratch = .allocate(capacity: recordCiphertextCount + Self.tagSize)
+        scratch.initialize(repeating: 0, count: recordCiphertextCount + Self.tagSize)
 
         // String literals' storage is static, so the parameter may keep pointers to it.
         let digest: StaticString = "digest"
@@ -61,6 +70,7 @@ final class RawEVPBaseline {
         plaintext.deallocate()
         sealed.deallocate()
         scratch.deallocate()
+        record.deallocate()
     }
 
     func batch(_ operation: Operation) -> Batch {
@@ -79,6 +89,11 @@ final class RawEVPBaseline {
         case .open:
             _ = seal()
             return repeating { [self] in scratch[open() - 1] }
+        case .recordSeal:
+            return repeating { [self] in record[sealRecord() - 1] }
+        case .recordOpen:
+            _ = sealRecord()
+            return repeating { [self] in scratch[openRecord() - 1] }
         }
     }
 
@@ -103,9 +118,13 @@ final class RawEVPBaseline {
     }
 
     private func authenticate(_ count: Int, into tag: UnsafeMutablePointer<UInt8>) {
+        authenticate(sealed, count, into: tag)
+    }
+
+    private func authenticate(_ message: UnsafeMutablePointer<UInt8>, _ count: Int, into tag: UnsafeMutablePointer<UInt8>) {
         var written = 0
         guard EVP_MAC_init(macContext, nil, 0, nil) == 1,
-              EVP_MAC_update(macContext, sealed, count) == 1,
+              EVP_MAC_update(macContext, message, count) == 1,
               EVP_MAC_final(macContext, tag, &written, Self.tagSize) == 1
         else { fatalError("EVP HMAC failed") }
     }
@@ -128,5 +147,43 @@ final class RawEVPBaseline {
             fatalError("raw open: tag mismatch")
         }
         return decrypt(sealed + 17)
+    }
+
+    /// Builds `0x02 | seq | iv | ciphertext(0x01 | plaintext) | tag` in `record`; returns its length.
+    private func sealRecord() -> Int {
+        record[0] = 0x02
+        withUnsafeBytes(of: sequenceNumber.bigEndian) { (record + 1).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: 8) }
+        sequenceNumber += 1
+        (record + 9).update(from: iv, count: 16)
+        var kind: UInt8 = 0x01
+        var first: Int32 = 0
+        var updated: Int32 = 0
+        var finished: Int32 = 0
+        let output = record + 25
+        guard EVP_EncryptInit_ex2(encryptContext, nil, nil, iv, nil) == 1,
+              EVP_EncryptUpdate(encryptContext, output, &first, &kind, 1) == 1,
+              EVP_EncryptUpdate(encryptContext, output + Int(first), &updated, plaintext, Int32(size)) == 1,
+              EVP_EncryptFinal_ex(encryptContext, output + Int(first + updated), &finished) == 1
+        else { fatalError("EVP record encryption failed") }
+        let authenticated = 25 + recordCiphertextCount
+        authenticate(record, authenticated, into: record + authenticated)
+        return authenticated + Self.tagSize
+    }
+
+    /// Checks the record's tag in constant time, then decrypts `kind | plaintext` into
+    /// `scratch`; returns the decrypted length.
+    private func openRecord() -> Int {
+        let authenticated = 25 + recordCiphertextCount
+        authenticate(record, authenticated, into: scratch + recordCiphertextCount)
+        guard CRYPTO_memcmp(scratch + recordCiphertextCount, record + authenticated, Self.tagSize) == 0 else {
+            fatalError("raw record open: tag mismatch")
+        }
+        var updated: Int32 = 0
+        var finished: Int32 = 0
+        guard EVP_DecryptInit_ex2(decryptContext, nil, nil, record + 9, nil) == 1,
+              EVP_DecryptUpdate(decryptContext, scratch, &updated, record + 25, Int32(recordCiphertextCount)) == 1,
+              EVP_DecryptFinal_ex(decryptContext, scratch + Int(updated), &finished) == 1
+        else { fatalError("EVP record decryption failed") }
+        return Int(updated + finished)
     }
 }

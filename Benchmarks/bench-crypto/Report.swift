@@ -40,6 +40,8 @@ struct Report: Codable {
     var swiftCryptoVersion: String
     var settings: MeasurementSettings
     var results: [CaseResult]
+    /// Whole agreements per second (not per size).
+    var agreement: AgreementResult?
     var python: PythonBaseline.Result?
     var pythonNote: String?
     var targets: [TargetCheck]

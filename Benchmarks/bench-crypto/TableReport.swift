@@ -19,6 +19,7 @@ enum TableReport {
             guard !results.isEmpty else { continue }
             lines += ["", heading(operation)] + table(results)
         }
+        if let agreement = report.agreement { lines += ["", agreementLine(agreement)] }
         lines += ["", pythonLine(report)]
         lines += ["", "Targets (issue 7):"]
         for check in report.targets {
@@ -34,6 +35,8 @@ enum TableReport {
         case .decrypt: "decrypt: AESCBCCipher.decrypt of iv | ciphertext"
         case .seal: "seal: AuthenticatedCipher.seal, fresh IV, AES-256-CBC then HMAC-SHA256"
         case .open: "open: AuthenticatedCipher.open, constant-time tag check, then decryption"
+        case .recordSeal: "record seal: E2ERecordSealer.seal (PROTOCOL.md 7.3), fresh IV, kind byte + content"
+        case .recordOpen: "record open: E2ERecordOpener.open, constant-time tag check, then decryption"
         }
     }
 
@@ -63,6 +66,13 @@ enum TableReport {
                 index == 0 ? Format.padRight(cell, columns[index].width) : Format.padLeft(cell, columns[index].width)
             }.joined()
         }
+    }
+
+    private static func agreementLine(_ agreement: AgreementResult) -> String {
+        "agreement (X25519 keygen + derive + T + HKDF key schedule, PROTOCOL.md 7.2): "
+            + "ours \(Format.rate(agreement.ours))/s, raw EVP \(Format.rate(agreement.rawEVP))/s "
+            + "(ours/raw \(Format.ratio(agreement.ours / agreement.rawEVP))), "
+            + "swift-crypto \(Format.rate(agreement.swiftCrypto))/s (ours/s-c \(Format.ratio(agreement.ours / agreement.swiftCrypto)))"
     }
 
     private static func pythonLine(_ report: Report) -> String {

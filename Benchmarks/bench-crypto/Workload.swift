@@ -10,6 +10,10 @@ enum Operation: String, CaseIterable, Codable {
     case seal
     /// `AuthenticatedCipher.open`: tag check in constant time, then decryption.
     case open
+    /// `E2ERecordSealer.seal`: an end-to-end record (PROTOCOL.md 7.3) of kind stream.
+    case recordSeal
+    /// `E2ERecordOpener.open`: length, type byte, tag in constant time, then decryption.
+    case recordOpen
 }
 
 /// Who performs an operation.

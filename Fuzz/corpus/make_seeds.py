@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the fuzz targets' seed corpora (Fuzz/corpus/TARGET/*), built from the wire
-contract (PROTOCOL.md sections 1, 3 and 4) independently of the Swift code.
+contract (PROTOCOL.md sections 1, 3, 4 and 7) independently of the Swift code.
 
 Each target reads a few control bytes first (see the comment at the top of its
 main.swift); the seeds put valid and nearly valid data behind typical control bytes.
@@ -116,7 +116,26 @@ def legacy_seeds():
     write("LegacyHandshake", "limit-16", seed(b"bob", stream + b"\x00\x00\x00\x00", limit=2))
 
 
+def record_open_seeds():
+    # Records and agreement messages of case 1 of the section 7 vectors (computed by an
+    # independent implementation), whose i2r keys Fuzz/FuzzRecordOpen uses; the input is
+    # the record itself.
+    import json
+    path = os.path.join(HERE, "..", "..", "Tests", "RelayCryptoTests", "Vectors", "e2e-v1.json")
+    with open(path) as f:
+        case = json.load(f)["cases"][0]
+    for record in case["records"]:
+        if record["direction"] == "i2r":
+            write("RecordOpen", "i2r-seq-%d-kind-%d" % (record["seq"], record["kind"]), bytes.fromhex(record["record"]))
+    write("RecordOpen", "identity-i", bytes.fromhex(case["identity"][0]["record"]))
+    for index, refusal in enumerate(case["mustRefuse"]):
+        write("RecordOpen", "refused-%d" % index, bytes.fromhex(refusal["record"]))
+    for step in ("msg1", "msg2", "msg3"):
+        write("RecordOpen", "agreement-" + step, bytes.fromhex(case["agreement"][step]))
+
+
 if __name__ == "__main__":
     frame_decoder_seeds()
     open_seeds()
     legacy_seeds()
+    record_open_seeds()

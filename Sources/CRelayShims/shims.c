@@ -87,3 +87,7 @@ int CRelayShims_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
 EVP_PKEY *CRelayShims_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
 
 long CRelayShims_BIO_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
+
+void CRelayShims_OPENSSL_free(void *addr) { OPENSSL_free(addr); }
+
+void CRelayShims_OPENSSL_clear_free(void *addr, size_t num) { OPENSSL_clear_free(addr, num); }

@@ -45,20 +45,30 @@ final class AESCBCContexts {
     }
 
     /// Encrypts `plaintext` with `iv` into `output`, which must hold
-    /// `ciphertextCount(plaintextCount:)` bytes. Returns the bytes written.
-    func encrypt(_ plaintext: UnsafeRawBufferPointer, iv: UnsafeRawPointer, into output: UnsafeMutableRawPointer) -> Int {
+    /// `ciphertextCount(plaintextCount:)` bytes. With a `prefix`, encrypts
+    /// `prefix | plaintext` (one more byte) without copying. Returns the bytes written.
+    func encrypt(_ plaintext: UnsafeRawBufferPointer, prefix: UInt8? = nil, iv: UnsafeRawPointer,
+                 into output: UnsafeMutableRawPointer) -> Int {
         guard CRelayShims_EVP_CipherInit_ex2(encryptContext, nil, nil, iv, 1) == 1 else {
             fatalError("EVP_CipherInit_ex2 failed to reset the IV")
+        }
+        var prefixCount: Int32 = 0
+        if var prefix {
+            // One byte is less than a block: it is buffered, nothing is written yet.
+            guard CRelayShims_EVP_EncryptUpdate(encryptContext, output, &prefixCount, &prefix, 1) == 1 else {
+                fatalError("AES-256-CBC encryption failed")
+            }
         }
         var updateCount: Int32 = 0
         var finalCount: Int32 = 0
         guard plaintext.count <= Int(Int32.max - 32),
               CRelayShims_EVP_EncryptUpdate(
-                encryptContext, output, &updateCount, plaintext.baseAddress ?? UnsafeRawPointer(output),
-                Int32(plaintext.count)) == 1,
-              CRelayShims_EVP_EncryptFinal_ex(encryptContext, output + Int(updateCount), &finalCount) == 1
+                encryptContext, output + Int(prefixCount), &updateCount,
+                plaintext.baseAddress ?? UnsafeRawPointer(output), Int32(plaintext.count)) == 1,
+              CRelayShims_EVP_EncryptFinal_ex(
+                encryptContext, output + Int(prefixCount + updateCount), &finalCount) == 1
         else { fatalError("AES-256-CBC encryption failed") }
-        return Int(updateCount + finalCount)
+        return Int(prefixCount + updateCount + finalCount)
     }
 
     /// Decrypts `ciphertext` (a whole number of blocks) with `iv` into `output`, which must

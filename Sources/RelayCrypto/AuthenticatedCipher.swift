@@ -19,10 +19,9 @@ public final class AuthenticatedCipher {
     static let encryptionInfo = Array("relay v1 aes-256-cbc".utf8)
     static let authenticationInfo = Array("relay v1 hmac-sha256".utf8)
 
-    private let cipher: AESCBCContexts
-    private let mac: HMACSHA256
-    private let ivSource = RandomIVSource()
-    private let output = OutputArrayBuilder()
+    /// The AES-CBC and HMAC contexts, IV source and output buffers (shared with the
+    /// end-to-end records of section 7.3).
+    private let core: EncryptThenMAC
 
     /// Derives the encryption and MAC keys from a 32-byte session key; any other length
     /// throws ``CryptoError/invalidKeyLength(_:)``.
@@ -38,8 +37,9 @@ public final class AuthenticatedCipher {
             HKDF.derive(inputKeyMaterial: ikm, info: Self.authenticationInfo,
                         into: UnsafeMutableRawBufferPointer(start: authenticationKey.pointer, count: 32))
         }
-        cipher = encryptionKey.withUnsafeBytes { AESCBCContexts(key: $0) }
-        mac = authenticationKey.withUnsafeBytes { HMACSHA256(key: $0) }
+        core = encryptionKey.withUnsafeBytes { encryption in
+            authenticationKey.withUnsafeBytes { EncryptThenMAC(encryptionKey: encryption, authenticationKey: $0) }
+        }
     }
 
     /// The length of a sealed message for a plaintext of `plaintextCount` bytes.
@@ -58,7 +58,7 @@ public final class AuthenticatedCipher {
 
     /// Seals contiguous bytes under a fresh random IV.
     public func seal(_ plaintext: UnsafeRawBufferPointer) -> [UInt8] {
-        output.makeArray(capacity: Self.sealedCount(plaintextCount: plaintext.count)) { base in
+        core.output.makeArray(capacity: Self.sealedCount(plaintextCount: plaintext.count)) { base in
             seal(plaintext, into: base, iv: nil)
         }
     }
@@ -89,16 +89,7 @@ public final class AuthenticatedCipher {
     /// The one function that builds a sealed message; returns its length.
     private func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer, iv: UnsafeRawPointer?) -> Int {
         output.storeBytes(of: Self.version, as: UInt8.self)
-        let ivPointer = output + 1
-        if let iv {
-            ivPointer.copyMemory(from: iv, byteCount: Self.ivSize)
-        } else {
-            ivSource.nextIV(into: ivPointer)
-        }
-        let ciphertextCount = cipher.encrypt(plaintext, iv: ivPointer, into: ivPointer + Self.ivSize)
-        let authenticated = 1 + Self.ivSize + ciphertextCount
-        mac.authenticate(UnsafeRawBufferPointer(start: output, count: authenticated), into: output + authenticated)
-        return authenticated + HMACSHA256.tagSize
+        return core.seal(plaintext, prefix: nil, headerCount: 1, into: output, iv: iv)
     }
 
     /// Opens a sealed message. Throws ``OpenError/authenticationFailed`` for every
@@ -124,24 +115,13 @@ public final class AuthenticatedCipher {
     /// The checks of PROTOCOL.md section 3, in its order; nil for any failure.
     @usableFromInline
     func openOrNil(_ sealed: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard sealed.count >= Self.minimumSealedCount, let base = sealed.baseAddress,
+        guard sealed.count >= Self.minimumSealedCount, sealed.baseAddress != nil,
               sealed[0] == Self.version
         else { return nil }
         let ciphertextCount = sealed.count - Self.framingOverhead
-        guard ciphertextCount % AESCBCContexts.blockSize == 0 else { return nil }
-
-        let authenticatedCount = sealed.count - HMACSHA256.tagSize
-        var expectedTag = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        let tagMatches = withUnsafeMutableBytes(of: &expectedTag) { tag -> Bool in
-            mac.authenticate(UnsafeRawBufferPointer(start: base, count: authenticatedCount), into: tag.baseAddress!)
-            return ConstantTime.equal(tag.baseAddress!, base + authenticatedCount, count: HMACSHA256.tagSize)
-        }
-        guard tagMatches else { return nil }
-
-        let ivPointer = base + 1
-        let ciphertext = UnsafeRawBufferPointer(start: ivPointer + Self.ivSize, count: ciphertextCount)
-        return output.makeSecretArray(capacity: ciphertextCount) { buffer in
-            cipher.decrypt(ciphertext, iv: ivPointer, into: buffer)
+        guard ciphertextCount % AESCBCContexts.blockSize == 0, core.isAuthentic(sealed) else { return nil }
+        return core.output.makeSecretArray(capacity: ciphertextCount) { buffer in
+            core.decrypt(sealed, headerCount: 1, into: buffer)
         }
     }
 }

@@ -5,6 +5,7 @@ enum OSSLParamName {
     static var key: UnsafePointer<CChar> { cString("key") }
     static var salt: UnsafePointer<CChar> { cString("salt") }
     static var info: UnsafePointer<CChar> { cString("info") }
+    static var mode: UnsafePointer<CChar> { cString("mode") }
 
     private static func cString(_ name: StaticString) -> UnsafePointer<CChar> {
         UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)

@@ -32,6 +32,34 @@ final class OutputArrayBuilder {
         build(capacity: capacity, wipingScratch: true, write)
     }
 
+    /// For plaintext whose first byte is a header (a record's kind): as `makeSecretArray`,
+    /// but returns that byte apart and the array without it; nil when `write` fails or
+    /// writes nothing.
+    func makeSecretArraySplittingFirstByte(
+        capacity: Int, _ write: (UnsafeMutableRawPointer) -> Int?
+    ) -> (first: UInt8, rest: [UInt8])? {
+        guard capacity <= Self.scratchCapacity else {
+            var first: UInt8?
+            let rest = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                count = 0
+                let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+                guard let written = write(base), written >= 1 else {
+                    OPENSSL_cleanse(base, capacity)
+                    return
+                }
+                first = base.load(as: UInt8.self)
+                base.copyMemory(from: base + 1, byteCount: written - 1)
+                // Leave no stale plaintext in the array's spare capacity.
+                OPENSSL_cleanse(base + (written - 1), capacity - (written - 1))
+                count = written - 1
+            }
+            return first.map { ($0, rest) }
+        }
+        defer { OPENSSL_cleanse(scratch, capacity) }
+        guard let written = write(scratch), written >= 1 else { return nil }
+        return (scratch.load(as: UInt8.self), [UInt8](UnsafeRawBufferPointer(start: scratch + 1, count: written - 1)))
+    }
+
     @inline(__always)
     private func build(capacity: Int, wipingScratch: Bool, _ write: (UnsafeMutableRawPointer) -> Int?) -> [UInt8]? {
         guard capacity <= Self.scratchCapacity else {

@@ -10,11 +10,12 @@ import pytest
 
 import relaypeer as rp
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "seal-v1.json"
+# The contract's vectors as copied into the repository (never ../shared).
+VECTORS = Path(__file__).resolve().parents[1] / "RelayCryptoTests" / "Vectors" / "seal-v1.json"
 
 
 def load_cases():
-    assert VECTORS.is_file(), f"the shared vectors are missing: {VECTORS}"
+    assert VECTORS.is_file(), f"the seal vectors are missing: {VECTORS}"
     return json.loads(VECTORS.read_text())["cases"]
 
 

@@ -1,8 +1,8 @@
 import Testing
 @testable import RelayCrypto
 
-/// RFC 5869 appendix A, test cases 1 to 3 (the SHA-256 ones): output keying material.
-/// The API derives in one step (extract then expand), so the intermediate PRK is not checked.
+/// RFC 5869 appendix A, test cases 1 to 3 (the SHA-256 ones): the pseudorandom key of
+/// HKDF-Extract and the output keying material, in one step and as extract then expand.
 struct HKDFVectorTests {
     struct Case: Sendable, CustomTestStringConvertible {
         let number: Int
@@ -10,6 +10,7 @@ struct HKDFVectorTests {
         let salt: String
         let info: String
         let length: Int
+        let prk: String
         let okm: String
         var testDescription: String { "RFC 5869 case \(number)" }
     }
@@ -20,6 +21,7 @@ struct HKDFVectorTests {
              salt: "000102030405060708090a0b0c",
              info: "f0f1f2f3f4f5f6f7f8f9",
              length: 42,
+             prk: "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
              okm: "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"),
         Case(number: 2,
              ikm: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -32,6 +34,7 @@ struct HKDFVectorTests {
                 + "d0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeef"
                 + "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
              length: 82,
+             prk: "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244",
              okm: "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
                 + "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
                 + "cc30c58179ec3e87c14c01d5c1f3434f1d87"),
@@ -40,6 +43,7 @@ struct HKDFVectorTests {
              salt: "",
              info: "",
              length: 42,
+             prk: "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
              okm: "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"),
     ]
 
@@ -48,6 +52,19 @@ struct HKDFVectorTests {
         let okm = HKDF.deriveKey(
             inputKeyMaterial: try Hex.decode(vector.ikm), salt: try Hex.decode(vector.salt),
             info: try Hex.decode(vector.info), outputByteCount: vector.length)
+        #expect(Hex.encode(okm) == vector.okm)
+    }
+
+    @Test("HKDF-Extract gives the RFC's PRK", arguments: cases)
+    func extractMatchesTheRFC(_ vector: Case) throws {
+        let prk = HKDF.extract(salt: try Hex.decode(vector.salt), inputKeyMaterial: try Hex.decode(vector.ikm))
+        #expect(Hex.encode(prk) == vector.prk)
+    }
+
+    @Test("HKDF-Expand of the RFC's PRK gives its OKM", arguments: cases)
+    func expandMatchesTheRFC(_ vector: Case) throws {
+        let okm = HKDF.expand(pseudoRandomKey: try Hex.decode(vector.prk), info: try Hex.decode(vector.info),
+                              outputByteCount: vector.length)
         #expect(Hex.encode(okm) == vector.okm)
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import RelayCrypto
 
-/// The shared sealed-message vectors (`shared/vectors/seal-v1.json`), computed by an
+/// The contract's sealed-message vectors (`Vectors/seal-v1.json`), computed by an
 /// independent implementation: seal must reproduce them byte for byte, open must accept them.
 struct SealVectorTests {
     struct Case: Decodable {
@@ -20,7 +20,7 @@ struct SealVectorTests {
     }
 
     static func loadCases() throws -> [Case] {
-        let data = try Data(contentsOf: TestVectors.sharedVectorsURL.appendingPathComponent("seal-v1.json"))
+        let data = try TestVectors.data(named: "seal-v1.json")
         return try JSONDecoder().decode(VectorFile.self, from: data).cases
     }
 

@@ -43,22 +43,22 @@ enum Hex {
     }
 }
 
+/// The contract's vector files, copied into this test target (`Vectors/`, a bundle
+/// resource) so that the repository is self-contained.
 enum TestVectors {
-    /// `shared/vectors/` beside the repository (the contract's vectors), overridable with
-    /// `RELAY_SHARED_DIR`.
-    static var sharedVectorsURL: URL {
-        if let dir = ProcessInfo.processInfo.environment["RELAY_SHARED_DIR"] {
-            return URL(fileURLWithPath: dir).appendingPathComponent("vectors")
-        }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors")
+    struct Missing: Error, CustomStringConvertible {
+        let name: String
+        var description: String { "vector file \(name) is not in the test bundle (Tests/RelayCryptoTests/Vectors)" }
     }
 
-    /// The repository root, found from this file's path.
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent()  // RelayCryptoTests
-            .deletingLastPathComponent()  // Tests
-            .deletingLastPathComponent()  // repository
+    /// The contents of `Vectors/NAME` (e.g. `seal-v1.json`).
+    static func data(named name: String) throws -> Data {
+        let url = URL(fileURLWithPath: name)
+        guard let resource = Bundle.module.url(
+            forResource: url.deletingPathExtension().lastPathComponent, withExtension: url.pathExtension,
+            subdirectory: "Vectors")
+        else { throw Missing(name: name) }
+        return try Data(contentsOf: resource)
     }
 }
 

@@ -70,5 +70,9 @@ int CRelayShims_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
 EVP_PKEY *CRelayShims_EVP_EC_gen(const char *curve);
 /// `BIO_get_mem_data(bio, &data)`
 long CRelayShims_BIO_get_mem_data(BIO *bio, char **data);
+/// `OPENSSL_free(addr)`
+void CRelayShims_OPENSSL_free(void *addr);
+/// `OPENSSL_clear_free(addr, num)`
+void CRelayShims_OPENSSL_clear_free(void *addr, size_t num);
 
 #endif

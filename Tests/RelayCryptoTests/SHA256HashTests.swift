@@ -1,0 +1,17 @@
+import Testing
+@testable import RelayCrypto
+
+/// FIPS 180-2 examples for the one-shot SHA-256.
+struct SHA256HashTests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func digestMatchesTheStandard(message: String, digest: String) {
+        #expect(Hex.encode(SHA256Hash.hash(Array(message.utf8))) == digest)
+        // A non-contiguous collection takes the copying path.
+        #expect(Hex.encode(SHA256Hash.hash(message.utf8.reversed().reversed())) == digest)
+    }
+}
