@@ -1,11 +1,13 @@
 import FuzzSupport
 import RelayProtocol
 
-// Fuzzes `FrameDecoder` with arbitrary bytes in chunks the input chooses.
+// Fuzzes `FrameDecoder`, and through it `FrameReader` (the reader relay-server runs),
+// with arbitrary bytes in chunks the input chooses.
 //
-// Input: byte 0 picks how many chunk sizes follow (low 3 bits, 1...8) and the frame limit
-// (bits 3-4); then one byte per chunk size (0 is an empty append), used in turn; the
-// rest is the stream. Invariants:
+// Input: byte 0 picks how many chunk sizes follow (low 3 bits, 1...8), the frame limit
+// (bits 3-4) and whether the first frame is judged as the relay judges a connection's
+// first frame (bit 5: only a HELLO of at most 100 bytes); then one byte per chunk size
+// (0 is an empty append), used in turn; the rest is the stream. Invariants:
 // - the frames and the error are the same whatever the chunking (compared with the
 //   stream decoded in one piece);
 // - each frame re-encodes to exactly the bytes it was decoded from, and obeys its
@@ -56,16 +58,17 @@ public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     var input = FuzzInput(UnsafeRawBufferPointer(start: data, count: size))
     let control = input.byte()
     let maxFrame = frameLimits[Int(control >> 3) & 3]
+    let expectsHello = control & 0x20 != 0
     var chunkSizes = (0...Int(control & 7)).map { _ in Int(input.byte()) }
     if chunkSizes.allSatisfy({ $0 == 0 }) { chunkSizes = [1] }
     let stream = input.rest()
 
-    var whole = FrameDecoder(maxFrame: maxFrame)
+    var whole = FrameDecoder(maxFrame: maxFrame, expectsHello: expectsHello)
     whole.append(stream)
     var expected = Outcome()
     drain(&whole, into: &expected)
 
-    var decoder = FrameDecoder(maxFrame: maxFrame)
+    var decoder = FrameDecoder(maxFrame: maxFrame, expectsHello: expectsHello)
     var actual = Outcome()
     var appended = 0
     var turn = 0
@@ -77,6 +80,15 @@ public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         drain(&decoder, into: &actual)
     }
     Fuzz.require(actual == expected, "chunked decoding \(actual) differs from whole decoding \(expected)")
+
+    if expectsHello, let first = actual.frames.first {
+        switch first {
+        case .hello, .helloRoom:
+            Fuzz.require(first.encoded().count <= 4 + Int(FrameHeader.maximumHelloLength), "a first HELLO longer than 100 was accepted")
+        default:
+            Fuzz.require(false, "a first frame other than HELLO was accepted: \(first)")
+        }
+    }
 
     var consumed = 0
     for frame in actual.frames {
@@ -104,8 +116,10 @@ public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         Fuzz.require(decoder.bufferedByteCount == stream.count - consumed,
                      "\(decoder.bufferedByteCount) bytes buffered, \(stream.count - consumed) expected")
         let leftover = UnsafeRawBufferPointer(rebasing: stream[consumed...])
+        let judgedFirst = expectsHello && actual.frames.isEmpty
         do {
-            if let header = try FrameHeader.parse(leftover, maxFrame: maxFrame) {
+            if let header = judgedFirst ? try FrameHeader.parseFirst(leftover, maxFrame: maxFrame)
+                                        : try FrameHeader.parse(leftover, maxFrame: maxFrame) {
                 Fuzz.require(header.frameCount > leftover.count, "a whole frame was left undecoded")
             }
         } catch {

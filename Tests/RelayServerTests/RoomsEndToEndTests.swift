@@ -77,8 +77,9 @@ struct RoomsEndToEndTests {
                 #expect(try receiver.receiveFrame() == .dataFrom(name: Array("alice".utf8), sealed: Array("hello all".utf8)))
             }
 
-            // erin stops reading; alice pushes 8 MiB. bob, carol and dave read as it comes.
-            let frameCount = 512
+            // erin stops reading; alice pushes 24 MiB (more than the kernel buffers on the way
+            // hold). bob, carol and dave read as it comes.
+            let frameCount = 1536
             let sent = SharedCounter()
             let writer = BackpressureTests.startPushing(frameCount, bodyCount: 16384, from: alice, counting: sent)
             let readers = clients[1...3].map { reader in
