@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "relay-server",
             dependencies: [
-                "RelayServer", "RelayIO", "RelayTLS",
+                "RelayServer", "RelayIO", "RelayTLS", "RelayProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
+import Foundation
 import RelayIO
+import RelayProtocol
 import RelayServer
 import RelayTLS
 
@@ -19,14 +21,15 @@ struct RelayServerCommand: ParsableCommand {
             'listening on HOST:PORT' once it listens. SIGINT or SIGTERM stops it cleanly.
             Exit codes: 0 after a clean shutdown, 64 for bad usage, 1 when it cannot run \
             (for example, the port is in use).
-            """
+            """,
+        version: RelayVersion.string
     )
 
-    @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
+    @Option(help: "Address to listen on (environment: RELAY_HOST).")
+    var host = ProcessInfo.processInfo.environment["RELAY_HOST"] ?? "127.0.0.1"
 
-    @Option(help: "TCP port to listen on; 0 picks a free port.")
-    var port = 12345
+    @Option(help: "TCP port to listen on; 0 picks a free port (environment: RELAY_PORT).")
+    var port = Int(ProcessInfo.processInfo.environment["RELAY_PORT"] ?? "") ?? 12345
 
     @Option(help: "Largest frame accepted, in bytes (the length field: type byte plus body). Larger frames are refused from their header.")
     var maxFrame: UInt32 = 1_048_576
@@ -108,6 +111,9 @@ struct RelayServerCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Without TZ, glibc stats /etc/localtime again for every timestamp (one syscall
+        // per log line); naming the same zone explicitly lets it keep what it loaded.
+        if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
