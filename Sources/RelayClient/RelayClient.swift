@@ -86,7 +86,7 @@ public final class RelayClient {
     /// before anything is sent); throws when the relay cannot be reached or trusted.
     /// `notices` receives status lines such as a first-use fingerprint record.
     public init(configuration: RelayClientConfiguration, name: PeerName, tls: TLSClientContext?,
-                notices: (String) -> Void = { StandardStream.error.writeLine($0) }) throws(RelayClientError) {
+                notices: (String) -> Void = { StatusLine.write($0) }) throws(RelayClientError) {
         self.configuration = configuration
         self.name = name
         Syscall.ignoreSIGPIPE()
@@ -402,7 +402,7 @@ public final class RelayClient {
 
     private func report(_ line: String) {
         writeStandardOutputBatch()
-        StandardStream.error.writeLine(line)
+        StatusLine.write(line)
     }
 
     private func writeStandardOutputBatch() {

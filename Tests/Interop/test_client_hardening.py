@@ -384,3 +384,45 @@ def test_a_known_servers_directory_others_can_write_is_refused(relay_server, rel
     assert code == 1, client.stderr.text
     assert f"chmod 700 {directory}" in client.stderr.text, client.stderr.text
     assert not (directory / "known").exists()
+
+
+def test_status_lines_on_a_terminal_are_marked_as_no_peer_can(bin_dir, relay_env):
+    """On a terminal, status lines are in reverse video; a peer's text, however long or
+    padded, reaches the terminal without any escape sequence, so it cannot look like one."""
+    import pty
+    import select
+
+    key = os.urandom(32)
+    fake_status = b"hi" + b"x" * 200 + b"* alice left"
+
+    def serve(conn) -> None:
+        read_hello(conn)
+        conn.sendall(welcome(key, peer=b"bob"))
+        conn.sendall(encode_frame(DATA, seal(key, fake_status + b"\x1b[7m* forged\x1b[0m")))
+        relay.hold(conn, 5)
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in relay_env.items() if k != "NO_COLOR"}
+    env["TERM"] = "xterm"
+    with FakeRelay(serve) as relay:
+        proc = subprocess.Popen([str(bin_dir / "relay-client"), "--name", "alice", "--port", str(relay.port),
+                                 "--insecure-plaintext"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=slave, cwd=env["HOME"])
+        os.close(slave)
+        try:
+            terminal = b""
+            deadline = time.monotonic() + 5
+            while b"bob is here" not in terminal and time.monotonic() < deadline:
+                ready, _, _ = select.select([master], [], [], 0.2)
+                if ready:
+                    terminal += os.read(master, 4096)
+            message = proc.stdout.readline()
+        finally:
+            proc.kill()
+            proc.wait(5)
+            os.close(master)
+            proc.stdout.close()
+            proc.stdin.close()
+    assert b"\x1b[7m* bob is here\x1b[0m" in terminal, terminal
+    assert message.startswith(b"bob: hi"), message
+    assert b"\x1b" not in message, "a peer's escape sequence reached the terminal"
