@@ -12,6 +12,21 @@ enum RelayConnector {
     /// (``MonotonicClock`` seconds). Each address gets an equal share of the time left,
     /// so one silent address cannot use up the time of the others.
     static func connect(host: String, port: Int, deadline: Double, timeout: Double) throws(RelayClientError) -> Int32 {
+        let addresses = try resolve(host: host, port: port)
+        return try connect(to: addresses, host: host, port: port, deadline: deadline, timeout: timeout)
+    }
+
+    /// One address `getaddrinfo` gave, copied out of its list.
+    struct Address {
+        let family: Int32
+        let socketType: Int32
+        let socketProtocol: Int32
+        let storage: [UInt8]
+        let label: String
+    }
+
+    /// Every TCP address of `host` (a name or a numeric address), in `getaddrinfo`'s order.
+    static func resolve(host: String, port: Int) throws(RelayClientError) -> [Address] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -22,27 +37,37 @@ enum RelayConnector {
             throw .socket(.resolution(host: host, reason: String(cString: gai_strerror(status))))
         }
         defer { freeaddrinfo(result) }
-        var addresses: [UnsafeMutablePointer<addrinfo>] = []
+        var addresses: [Address] = []
         var cursor = result
         while let entry = cursor {
-            addresses.append(entry)
             cursor = entry.pointee.ai_next
+            guard let address = entry.pointee.ai_addr else { continue }
+            addresses.append(Address(
+                family: entry.pointee.ai_family, socketType: entry.pointee.ai_socktype,
+                socketProtocol: entry.pointee.ai_protocol,
+                storage: Array(UnsafeRawBufferPointer(start: address, count: Int(entry.pointee.ai_addrlen))),
+                label: describe(entry, port: port)))
         }
+        return addresses
+    }
+
+    /// Tries `addresses` in order until one accepts.
+    static func connect(to addresses: [Address], host: String, port: Int, deadline: Double,
+                        timeout: Double) throws(RelayClientError) -> Int32 {
         var failures: [String] = []
-        for (index, entry) in addresses.enumerated() {
+        for (index, address) in addresses.enumerated() {
             let remaining = deadline - MonotonicClock.now()
             guard remaining > 0 else { break }
             let share = MonotonicClock.now() + remaining / Double(addresses.count - index)
-            let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                            entry.pointee.ai_protocol)
+            let fd = socket(address.family, address.socketType | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+                            address.socketProtocol)
             guard fd >= 0 else {
-                failures.append(SystemCallError.message(for: errno))
+                failures.append("\(address.label): \(SystemCallError.message(for: errno))")
                 continue
             }
-            let label = Self.describe(entry, port: port)
-            if let failure = attempt(fd, entry, until: share) {
+            if let failure = attempt(fd, address, until: share) {
                 Glibc.close(fd)
-                failures.append("\(label): \(failure)")
+                failures.append("\(address.label): \(failure)")
                 continue
             }
             Syscall.setNoDelay(fd)
@@ -56,10 +81,12 @@ enum RelayConnector {
     }
 
     /// nil when connected, else why not.
-    private static func attempt(_ fd: Int32, _ entry: UnsafeMutablePointer<addrinfo>, until deadline: Double) -> String? {
+    private static func attempt(_ fd: Int32, _ address: Address, until deadline: Double) -> String? {
         var status: Int32
         repeat {
-            status = Glibc.connect(fd, entry.pointee.ai_addr, entry.pointee.ai_addrlen)
+            status = address.storage.withUnsafeBytes { raw in
+                Glibc.connect(fd, raw.baseAddress?.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+            }
         } while status != 0 && errno == EINTR
         if status == 0 { return nil }
         guard errno == EINPROGRESS else { return SystemCallError.message(for: errno) }
