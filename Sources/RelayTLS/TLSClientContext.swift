@@ -176,7 +176,7 @@ public final class TLSClientContext {
             }
             guard Self.wait(fd, events, until: deadline) else {
                 _ = OpenSSLError.drain(or: "")
-                throw .timeout("the TLS handshake with \(host):\(port) did not finish within \(timeout) seconds (--connect-timeout)")
+                throw .timeout("TLS handshake with \(host):\(port) failed: no answer within \(timeout) seconds (--connect-timeout)")
             }
             if events == Int16(POLLIN), firstBytes == nil {
                 // Keep the relay's first bytes: they tell a plaintext relay from a TLS failure.
@@ -289,11 +289,9 @@ public final class TLSClientContext {
         if let firstBytes, let first = firstBytes.first, !(0x14...0x17).contains(first) {
             // The answer is not a TLS record (TLS records start with 0x14-0x17).
             if Self.isPlaintextRelayFrame(firstBytes) {
-                return """
-                    the relay at \(host):\(port) answered in plaintext, not TLS: it seems to run with --insecure-plaintext.
-                    warning: connecting with --insecure-plaintext sends the session key in clear: anyone on the path \
-                    can read every message; do so only if you accept that
-                    """
+                return "the relay at \(host):\(port) answered in plaintext, not TLS: it seems to run with "
+                    + "--insecure-plaintext (warning: that mode sends the session key in clear, so anyone on the path "
+                    + "can read every message; connect with --insecure-plaintext only if you accept that)"
             }
             let hex = firstBytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
             return "the server at \(host):\(port) answered with bytes that are not TLS (\(hex.joined(separator: " "))); "
