@@ -12,20 +12,24 @@ import Glibc
 struct RelayClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-client",
-        abstract: "Chat with one peer through a relay, end-to-end sealed.",
+        abstract: "Chat with one peer through a relay; messages are sealed under a key the relay draws.",
         discussion: """
             Each line of standard input is sealed (AES-256-CBC + HMAC-SHA256 under the session \
-            key) and sent as one message. Messages from the peer are printed to standard output \
-            as 'PEER: TEXT'; status lines ('* bob joined') and errors go to standard error. \
+            key) and sent as one message. The relay draws the session key, so the relay (or \
+            whoever controls it) can read every message and forge or change messages undetected; \
+            the seal protects against the network and other clients, not the relay. Messages \
+            from the peer are printed to standard output as 'PEER: TEXT'; status lines \
+            ('* bob joined') and errors go to standard error (in reverse video on a terminal). \
             At end of input the client waits for a peer and for its messages to be written, \
             says goodbye, and exits 0. Works interactively and in pipes:
               printf 'hi\\n' | relay-client --name alice
             Exit codes: 0 after a clean goodbye, 1 when the relay refuses or drops the \
-            connection, 64 for bad usage.
+            connection or --connect-timeout runs out, 3 when the relay's key is not the one \
+            pinned or recorded, 64 for bad usage.
             """
     )
 
-    @Option(help: "Your name in the session: 1 to 32 bytes of UTF-8, no control characters, no leading or trailing spaces.")
+    @Option(help: "Your name in the session: 1 to 32 bytes of UTF-8, no control or format characters, no line separators, no leading or trailing spaces.")
     var name: String
 
     @Option(help: "The relay's host name or address.")
