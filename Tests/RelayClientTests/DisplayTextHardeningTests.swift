@@ -24,7 +24,7 @@ struct DisplayTextHardeningTests {
     }
 
     @Test func ordinaryTextIsUnchanged() {
-        for text in ["hello", "two  spaces", "indented    four", "zoë 名前 🙂", "tab\tkept", "שלום"] {
+        for text in ["👩‍💻 and 🏳️‍🌈", "hello", "two  spaces", "indented    four", "zoë 名前 🙂", "tab\tkept", "שלום"] {
             #expect(DisplayText.line(from: Array(text.utf8)) == text)
         }
     }

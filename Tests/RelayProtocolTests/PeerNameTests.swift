@@ -6,7 +6,7 @@ import RelayProtocol
 /// compared byte for byte.
 struct PeerNameTests {
     static let validNames: [String] = [
-        "a", "bob", "Alice_42", "zoë", "名前", "🦊", "👩‍💻 dev", "a b", "x y z",
+        "a", "bob", "Alice_42", "zoë", "名前", "🦊", "a b", "x y z",
         String(repeating: "a", count: 32),  // exactly 32 bytes
         String(repeating: "é", count: 16),  // 16 characters, exactly 32 bytes
         String(repeating: "🦊", count: 8),  // 8 characters, exactly 32 bytes
@@ -70,6 +70,7 @@ struct PeerNameTests {
         ("a\u{2066}b", .invisibleCharacter),  // left-to-right isolate
         ("bo\u{200B}b", .invisibleCharacter),  // zero-width space
         ("bo\u{200D}b", .invisibleCharacter),  // zero-width joiner
+        ("👩‍💻 dev", .invisibleCharacter),  // an emoji ZWJ sequence holds U+200D, a format character
         ("\u{FEFF}bob", .invisibleCharacter),  // byte order mark
         ("a\u{00AD}b", .invisibleCharacter),  // soft hyphen (Cf)
     ]
