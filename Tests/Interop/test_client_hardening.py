@@ -59,16 +59,6 @@ def test_ca_accepts_the_right_address_written_another_way(relay_server, relay_cl
         assert code == 0, client.stderr.text
 
 
-def test_ca_refuses_a_host_name_that_cannot_be_verified(bin_dir, relay_env, pki):
-    other = pki.issue("other.example", dns=("other.example",), stem="other")
-    hellos = []
-    with FakeRelay(lambda conn: hellos.append(read_hello(conn)), tls=server_tls_context(other)) as relay:
-        # An empty host name resolves (to the local host) but names nothing to verify.
-        done, _ = run_client(bin_dir, relay_env, relay.port, "--ca", str(pki.cert), host="", stdin=b"hi\n")
-    assert done.returncode == 1, done.stderr
-    assert hellos == [], "nothing may be sent before the relay's identity is verified"
-
-
 # ---------------------------------------------------------------- 6. TLS failures said as they are
 
 def _close_after_client_hello(conn) -> None:
