@@ -156,8 +156,15 @@ public final class TLSClientContext {
                     + "(\(OpenSSLError.drain(or: "not a host name or address OpenSSL can verify"))): refusing to connect")
             }
         }
-        var firstBytes: [UInt8]?
-        var peekedReset = false
+        // The relay's first record header (5 bytes) tells a plaintext relay from a TLS
+        // failure; OpenSSL hands it to the message callback as it reads it.
+        let capture = RecordHeaderCapture()
+        SSL_set_msg_callback(ssl, captureFirstRecordHeader)
+        _ = SSL_ctrl(ssl, SSL_CTRL_SET_MSG_CALLBACK_ARG, 0, Unmanaged.passUnretained(capture).toOpaque())
+        defer {
+            SSL_set_msg_callback(ssl, nil)
+            _ = SSL_ctrl(ssl, SSL_CTRL_SET_MSG_CALLBACK_ARG, 0, nil)
+        }
         while true {
             OpenSSLError.clear()
             errno = 0
@@ -170,21 +177,12 @@ public final class TLSClientContext {
             case SSL_ERROR_WANT_READ: events = Int16(POLLIN)
             case SSL_ERROR_WANT_WRITE: events = Int16(POLLOUT)
             default:
-                throw .handshake(describeHandshakeFailure(ssl, error, errno: peekedReset ? ECONNRESET : savedErrno,
-                                                          firstBytes: firstBytes,
+                throw .handshake(describeHandshakeFailure(ssl, error, errno: savedErrno, firstBytes: capture.header,
                                                           host: host, port: port))
             }
             guard Self.wait(fd, events, until: deadline) else {
                 _ = OpenSSLError.drain(or: "")
                 throw .timeout("TLS handshake with \(host):\(port) failed: no answer within \(timeout) seconds (--connect-timeout)")
-            }
-            if events == Int16(POLLIN), firstBytes == nil {
-                // Keep the relay's first bytes: they tell a plaintext relay from a TLS failure.
-                var peeked = [UInt8](repeating: 0, count: 5)
-                let count = recv(fd, &peeked, peeked.count, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
-                if count > 0 { firstBytes = Array(peeked[0..<count]) }
-                // The peek consumes a pending reset; OpenSSL then sees only the end.
-                if count < 0, errno == ECONNRESET { peekedReset = true }
             }
         }
 
@@ -316,6 +314,21 @@ public final class TLSClientContext {
         let length = UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
         return length >= 1 && [0x02, 0x03, 0x04, 0x10, 0x11, 0x20, 0x21, 0x7F].contains(bytes[4])
     }
+}
+
+/// Where the message callback leaves the first record header the relay sent.
+private final class RecordHeaderCapture {
+    var header: [UInt8]?
+}
+
+/// `SSL_set_msg_callback`: keeps the first incoming record header (`SSL3_RT_HEADER`).
+private func captureFirstRecordHeader(
+    _ writing: Int32, _ version: Int32, _ contentType: Int32, _ bytes: UnsafeRawPointer?, _ count: Int,
+    _ ssl: OpaquePointer?, _ argument: UnsafeMutableRawPointer?
+) {
+    guard writing == 0, contentType == SSL3_RT_HEADER, let bytes, let argument else { return }
+    let capture = Unmanaged<RecordHeaderCapture>.fromOpaque(argument).takeUnretainedValue()
+    if capture.header == nil { capture.header = Array(UnsafeRawBufferPointer(start: bytes, count: count)) }
 }
 
 /// Seconds on a clock that never jumps (`CLOCK_MONOTONIC`), for deadlines.
