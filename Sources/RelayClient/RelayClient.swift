@@ -8,12 +8,19 @@ import RelayTLS
 
 /// Why the client could not start a conversation.
 public enum RelayClientError: Error, CustomStringConvertible {
+    /// The host could not be resolved, or a socket could not be made.
     case socket(SocketError)
+    /// No address of the relay accepted the connection.
+    case connect(String)
+    /// `--connect-timeout` ran out before the connection was made.
+    case timeout(String)
+    /// The TLS handshake or the trust decision failed.
     case tls(TLSConnectError)
 
     public var description: String {
         switch self {
         case .socket(let error): "\(error)"
+        case .connect(let text), .timeout(let text): text
         case .tls(let error): "\(error)"
         }
     }
@@ -21,7 +28,7 @@ public enum RelayClientError: Error, CustomStringConvertible {
     /// The process exit code: 3 when the relay's identity does not match, else 1.
     public var exitCode: Int32 {
         switch self {
-        case .socket: 1
+        case .socket, .connect, .timeout: 1
         case .tls(let error): error.exitCode
         }
     }
@@ -71,44 +78,50 @@ public final class RelayClient {
     private var socketWriter: IOWatcher!
     private var standardInputReader: IOWatcher!
     private var byeTimer: TimerWatcher!
+    private var welcomeTimer: TimerWatcher!
+    /// When connect, TLS and WELCOME must be done (``MonotonicClock`` seconds).
+    private let deadline: Double
 
     /// Connects to the relay (over TLS when `tls` is given, judging the relay's identity
     /// before anything is sent); throws when the relay cannot be reached or trusted.
     /// `notices` receives status lines such as a first-use fingerprint record.
     public init(configuration: RelayClientConfiguration, name: PeerName, tls: TLSClientContext?,
-                notices: (String) -> Void = { StandardStream.error.writeLine($0) }) throws(RelayClientError) {
+                notices: (String) -> Void = { StatusLine.write($0) }) throws(RelayClientError) {
         self.configuration = configuration
         self.name = name
         Syscall.ignoreSIGPIPE()
-        let fd: Int32
-        do {
-            fd = try TCPSocket.connect(host: configuration.host, port: configuration.port, nonBlocking: tls == nil)
-        } catch {
-            throw .socket(error)
-        }
+        deadline = MonotonicClock.now() + configuration.connectTimeout
+        maxFrame = configuration.maxFrame
+        let fd = try RelayConnector.connect(host: configuration.host, port: configuration.port, deadline: deadline,
+                                            timeout: configuration.connectTimeout)
         if let tls {
             do {
                 let (tlsStream, notice) = try tls.connect(
-                    fd: fd, host: configuration.host, port: configuration.port, timeout: configuration.handshakeTimeout)
-                try Syscall.makeNonBlocking(fd)
+                    fd: fd, host: configuration.host, port: configuration.port, deadline: deadline,
+                    timeout: configuration.connectTimeout)
                 stream = tlsStream
                 if let notice { notices(notice) }
-            } catch let error as TLSConnectError {
-                Glibc.close(fd)
-                throw .tls(error)
             } catch {
                 Glibc.close(fd)
-                throw .socket(.socket(errno: (error as? SystemCallError)?.errno ?? EIO))
+                throw .tls(error)
             }
         } else {
             stream = PlainStream(fd: fd)
         }
         output = OutputQueue(stream: stream)
-        lines = LineSplitter(maximumLineCount: Self.maximumPlaintextCount(maxFrame: FrameHeader.defaultMaxFrame))
+        lines = LineSplitter(maximumLineCount: Self.maximumPlaintextCount(maxFrame: configuration.maxFrame))
         socketReader = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.handleSocketReadable() }
         socketWriter = IOWatcher(loop: loop, fd: fd, events: .write) { [weak self] _ in self?.flushSocket() }
         standardInputReader = IOWatcher(loop: loop, fd: 0, events: .read) { [weak self] _ in self?.handleStandardInput() }
         byeTimer = TimerWatcher(loop: loop) { [weak self] in self?.finish(.success) }
+        welcomeTimer = TimerWatcher(loop: loop) { [weak self] in self?.welcomeTimedOut() }
+    }
+
+    /// `--connect-timeout` ran out before WELCOME (or, in legacy mode, the key) arrived.
+    private func welcomeTimedOut() {
+        guard state == .awaitingWelcome else { return }
+        report("! the relay did not answer HELLO within \(configuration.connectTimeout) seconds (--connect-timeout); disconnecting")
+        finish(.failure)
     }
 
     deinit {
@@ -126,6 +139,7 @@ public final class RelayClient {
         output.append(configuration.legacy ? name.bytes : Frame.hello(name: name.bytes).encoded())
         flushSocket()
         socketReader.start()
+        welcomeTimer.start(after: max(0.001, deadline - MonotonicClock.now()))
         loop.run()
         if case .done(let code) = state { return ExitStatus(rawValue: code) ?? .failure }
         return .failure
@@ -206,6 +220,7 @@ public final class RelayClient {
             legacyCipher = cipher
             consumed = AESCBCCipher.keySize
             state = .chatting
+            welcomeTimer.stop()
             report("* connected to \(configuration.host):\(configuration.port) as \(name) (legacy protocol)")
             standardInputReader.start()
         }
@@ -265,8 +280,11 @@ public final class RelayClient {
             return
         }
         self.cipher = cipher
-        maxFrame = welcome.maxFrame
-        lines = LineSplitter(maximumLineCount: Self.maximumPlaintextCount(maxFrame: welcome.maxFrame))
+        welcomeTimer.stop()
+        // The relay's limit only ever lowers the client's own: a relay cannot make the
+        // client buffer more than --max-frame for one frame.
+        maxFrame = min(configuration.maxFrame, welcome.maxFrame)
+        lines = LineSplitter(maximumLineCount: Self.maximumPlaintextCount(maxFrame: maxFrame))
         peer = try? PeerName(validating: welcome.peer)
         state = .chatting
         report("* connected to \(configuration.host):\(configuration.port) as \(name)")
@@ -384,7 +402,7 @@ public final class RelayClient {
 
     private func report(_ line: String) {
         writeStandardOutputBatch()
-        StandardStream.error.writeLine(line)
+        StatusLine.write(line)
     }
 
     private func writeStandardOutputBatch() {
@@ -405,6 +423,7 @@ public final class RelayClient {
         socketWriter.invalidate()
         standardInputReader.invalidate()
         byeTimer.invalidate()
+        welcomeTimer.invalidate()
         loop.stop()
     }
 }

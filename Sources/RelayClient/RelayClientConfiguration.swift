@@ -2,18 +2,25 @@
 public struct RelayClientConfiguration: Sendable {
     /// The name to join under (validated before connecting).
     public var name: String
+    /// The relay's host name or address.
     public var host = "127.0.0.1"
+    /// The relay's TCP port.
     public var port = 12345
     /// Speak the original Python relay's format: raw name, raw key, `length | iv | ct`
     /// frames with the unauthenticated cipher. Peers' names are unknown in this format.
     public var legacy = false
-    /// Seconds the TLS handshake may take.
-    public var handshakeTimeout = 10.0
+    /// Seconds that connecting (every address the host resolves to), the TLS handshake
+    /// and the relay's WELCOME may take together.
+    public var connectTimeout = 10.0
+    /// The largest frame (`length` field) the client accepts; the relay's WELCOME can
+    /// only lower it.
+    public var maxFrame: UInt32 = 1_048_576
     /// Seconds to wait for the relay to close after BYE before exiting anyway.
     public var byeTimeout = 5.0
     /// Bytes queued for the relay at which reading standard input pauses.
     public var sendQueueLimit = 4 * 1024 * 1024
 
+    /// A configuration with the defaults and `name`.
     public init(name: String) {
         self.name = name
     }

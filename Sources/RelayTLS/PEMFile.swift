@@ -19,8 +19,10 @@ enum PEMFile {
         return certificate
     }
 
-    /// Loads a PEM private key; the caller frees it with `EVP_PKEY_free`.
+    /// Loads a PEM private key (refused when others can read the file); the caller frees
+    /// it with `EVP_PKEY_free`.
     static func readPrivateKey(at path: String) throws(TLSSetupError) -> OpaquePointer {
+        try FilePermissions.requirePrivateKey(path)
         guard let bio = BIO_new_file(path, "r") else {
             throw TLSSetupError("cannot read \(path): \(OpenSSLError.drain(or: "no such file"))")
         }

@@ -70,10 +70,12 @@ public final class ServerIdentity {
     }
 
     /// Loads the identity kept in `directory`, creating it (and the directory, mode 0700)
-    /// on first use: a fresh P-256 key (file mode 0600) and a self-signed certificate.
+    /// on first use: a fresh P-256 key (file mode 0600) and a self-signed certificate. A
+    /// directory others can write, or a key file others can read, is refused.
     public static func loadOrCreate(in directory: String) throws(TLSSetupError) -> ServerIdentity {
         let certificatePath = directory + "/" + certificateFileName
         let keyPath = directory + "/" + keyFileName
+        try FilePermissions.requireProtectedDirectory(directory, holding: "the relay's private key")
         let haveCertificate = access(certificatePath, F_OK) == 0
         let haveKey = access(keyPath, F_OK) == 0
         switch (haveCertificate, haveKey) {

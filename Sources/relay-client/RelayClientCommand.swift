@@ -12,20 +12,24 @@ import Glibc
 struct RelayClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-client",
-        abstract: "Chat with one peer through a relay, end-to-end sealed.",
+        abstract: "Chat with one peer through a relay; messages are sealed under a key the relay draws.",
         discussion: """
             Each line of standard input is sealed (AES-256-CBC + HMAC-SHA256 under the session \
-            key) and sent as one message. Messages from the peer are printed to standard output \
-            as 'PEER: TEXT'; status lines ('* bob joined') and errors go to standard error. \
+            key) and sent as one message. The relay draws the session key, so the relay (or \
+            whoever controls it) can read every message and forge or change messages undetected; \
+            the seal protects against the network and other clients, not the relay. Messages \
+            from the peer are printed to standard output as 'PEER: TEXT'; status lines \
+            ('* bob joined') and errors go to standard error (in reverse video on a terminal). \
             At end of input the client waits for a peer and for its messages to be written, \
             says goodbye, and exits 0. Works interactively and in pipes:
               printf 'hi\\n' | relay-client --name alice
             Exit codes: 0 after a clean goodbye, 1 when the relay refuses or drops the \
-            connection, 64 for bad usage.
+            connection or --connect-timeout runs out, 3 when the relay's key is not the one \
+            pinned or recorded, 64 for bad usage.
             """
     )
 
-    @Option(help: "Your name in the session: 1 to 32 bytes of UTF-8, no control characters, no leading or trailing spaces.")
+    @Option(help: "Your name in the session: 1 to 32 bytes of UTF-8, no control or format characters, no line separators, no leading or trailing spaces.")
     var name: String
 
     @Option(help: "The relay's host name or address.")
@@ -58,6 +62,12 @@ struct RelayClientCommand: ParsableCommand {
     @Option(help: "The environment variable holding the --p12 password (never on the command line, where other users could see it).")
     var p12PasswordEnv: String?
 
+    @Option(help: "Seconds that connecting (every address the host name resolves to, IPv6 and IPv4), the TLS handshake and the relay's answer to HELLO may take together.")
+    var connectTimeout = 10.0
+
+    @Option(help: "The largest frame, in bytes, accepted from the relay; a relay announcing a larger limit cannot raise it (it bounds the memory one message can take).")
+    var maxFrame: UInt32 = 1_048_576
+
     @Flag(help: "Speak the original Python relay's format (for relay-server --legacy): the session key crosses the network in clear and messages are not authenticated. Names may be up to 255 bytes; the peer's name is unknown, so its messages print as 'peer: TEXT'.")
     var legacy = false
 
@@ -75,6 +85,8 @@ struct RelayClientCommand: ParsableCommand {
     func validate() throws {
         _ = try validatedName()
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+        guard connectTimeout > 0, connectTimeout <= 86400 else { throw ValidationError("--connect-timeout must be between 0 and 86400 seconds") }
+        guard maxFrame >= 256 else { throw ValidationError("--max-frame must be at least 256 bytes") }
         let tlsOptions = [ca, fingerprint, knownServers, cert, key, p12, p12PasswordEnv].contains { $0 != nil }
         if (legacy || insecurePlaintext), tlsOptions {
             throw ValidationError("\(legacy ? "--legacy" : "--insecure-plaintext") is plain TCP: it cannot be combined with TLS options (--ca, --fingerprint, --known-servers, --cert, --key, --p12)")
@@ -93,6 +105,8 @@ struct RelayClientCommand: ParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.legacy = legacy
+        configuration.connectTimeout = connectTimeout
+        configuration.maxFrame = maxFrame
         if legacy {
             StandardStream.error.writeLine("warning: legacy mode: the session key crosses the network in clear and messages are not authenticated (anyone on the path can read or change them)")
         }
@@ -127,7 +141,7 @@ struct RelayClientCommand: ParsableCommand {
         if let cert, let key {
             certificate = .pem(certificatePath: cert, keyPath: key)
         } else if let p12, let p12PasswordEnv {
-            guard let password = getenv(p12PasswordEnv).map({ String(cString: $0) }) else {
+            guard let password = SecretEnvironment.take(p12PasswordEnv) else {
                 throw ValidationError("the environment variable \(p12PasswordEnv) (--p12-password-env) is not set")
             }
             certificate = .pkcs12(path: p12, password: password)

@@ -6,7 +6,7 @@ import RelayProtocol
 /// compared byte for byte.
 struct PeerNameTests {
     static let validNames: [String] = [
-        "a", "bob", "Alice_42", "zoë", "名前", "🦊", "👩‍💻 dev", "a b", "x y z",
+        "a", "bob", "Alice_42", "zoë", "名前", "🦊", "a b", "x y z",
         String(repeating: "a", count: 32),  // exactly 32 bytes
         String(repeating: "é", count: 16),  // 16 characters, exactly 32 bytes
         String(repeating: "🦊", count: 8),  // 8 characters, exactly 32 bytes
@@ -63,7 +63,16 @@ struct PeerNameTests {
         ("\u{3000}名前", .surroundingWhitespace),
         ("名前\u{3000}", .surroundingWhitespace),
         ("\u{2003}a", .surroundingWhitespace),  // em space
-        ("a\u{2028}", .surroundingWhitespace),  // line separator
+        ("a\u{2028}", .invisibleCharacter),  // line separator (contract section 1)
+        ("a\u{2028}b", .invisibleCharacter),
+        ("a\u{2029}b", .invisibleCharacter),  // paragraph separator
+        ("\u{202E}bob", .invisibleCharacter),  // right-to-left override
+        ("a\u{2066}b", .invisibleCharacter),  // left-to-right isolate
+        ("bo\u{200B}b", .invisibleCharacter),  // zero-width space
+        ("bo\u{200D}b", .invisibleCharacter),  // zero-width joiner
+        ("👩‍💻 dev", .invisibleCharacter),  // an emoji ZWJ sequence holds U+200D, a format character
+        ("\u{FEFF}bob", .invisibleCharacter),  // byte order mark
+        ("a\u{00AD}b", .invisibleCharacter),  // soft hyphen (Cf)
     ]
 
     @Test(arguments: invalidTexts)
@@ -121,7 +130,8 @@ struct PeerNameTests {
 
     @Test func everyErrorHasAReason() {
         let errors: [PeerName.ValidationError] = [
-            .empty, .tooLong(byteCount: 33, limit: 32), .invalidUTF8, .controlCharacter, .surroundingWhitespace,
+            .empty, .tooLong(byteCount: 33, limit: 32), .invalidUTF8, .controlCharacter, .invisibleCharacter,
+            .surroundingWhitespace,
         ]
         let reasons = errors.map(\.reason)
         #expect(Set(reasons).count == errors.count)
