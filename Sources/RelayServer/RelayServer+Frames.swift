@@ -146,7 +146,7 @@ extension RelayServer {
                         guard let room = connection.room else { return }
                         apply(room.handle(.backlog(connection.id, aboveHighWater: above)), in: room)
                     })
-                logger.info("peer joined", metadata: [
+                logger.debug("peer joined", metadata: [
                     "name": "\(name)", "room": "\(room.id)", "connection": "\(id)",
                     "remote": "\(connection.remoteAddress)", "peers-in-room": "\(room.members.count)",
                 ])
@@ -248,7 +248,7 @@ extension RelayServer {
         let undelivered = room.members.count == 1 ? room.held.byteCount : 0
         connection.didLeaveRoom()
         joinedPeerCount -= 1
-        logger.info("peer left", metadata: [
+        logger.debug("peer left", metadata: [
             "name": "\(name)", "room": "\(room.id)", "reason": "\(reason)",
             "peers-in-room": "\(room.members.count - 1)", "undelivered-bytes": "\(undelivered)",
         ])
