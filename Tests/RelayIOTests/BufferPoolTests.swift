@@ -9,7 +9,7 @@ struct BufferPoolTests {
         let buffer = InputBuffer(capacity: 16, pool: pool)
         buffer.reserveWritable(4096)
         #expect(buffer.capacity == 4096)
-        buffer.append(UnsafeRawBufferPointer(start: [UInt8](repeating: 7, count: 10), count: 10))
+        [UInt8](repeating: 7, count: 10).withUnsafeBytes { buffer.append($0) }
         buffer.releaseIfEmpty()
         #expect(buffer.capacity == 4096, "a buffer with unconsumed bytes keeps its storage")
         buffer.consume(10)
