@@ -85,7 +85,10 @@ struct BenchRelayCommand: ParsableCommand {
             }
         } else {
             runner.runScenarios(into: &report)
-            if report.workload.messageBodyBytes == Workload.full.messageBodyBytes { report.targets = Targets.check(report) }
+            if report.workload.messageBodyBytes == Workload.full.messageBodyBytes {
+                report.targets = Targets.check(report) + TLSReport.targets(report)
+            }
+            TLSPath.removeStateDirectory()
             if sweep { report.sweep = runner.runSweep(streamSeconds: quick ? 0.2 : 0.5) }
         }
 
