@@ -27,6 +27,10 @@ final class TLSPeerContext: @unchecked Sendable {
         guard SSL_CTX_set_alpn_protos(context, alpn, UInt32(alpn.count)) == 0 else { throw BenchError("cannot set ALPN") }
         // Trust is decided by the pinned fingerprint after the handshake.
         SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
+        // Configured like the relay's side (TLSServerContext): read-ahead into a 60 KiB
+        // record buffer (one read(2) for several records, not two per record).
+        _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_READ_AHEAD, 1, nil)
+        SSL_CTX_set_default_read_buffer_len(context, 60 * 1024)
     }
 
     deinit { SSL_CTX_free(context) }
@@ -62,7 +66,12 @@ final class TLSPeerSession: @unchecked Sendable {
         return String(cString: name)
     }
 
+    /// Writes every byte; more than a record goes out corked, like the relay's writes
+    /// (TLSStream), so the records leave in full-sized segments.
     func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        let corks = bytes.count > 16 * 1024
+        if corks { setCork(true) }
+        defer { if corks { setCork(false) } }
         var offset = 0
         while offset < bytes.count {
             var written = 0
@@ -70,6 +79,11 @@ final class TLSPeerSession: @unchecked Sendable {
             guard status == 1 else { throw BenchError("SSL_write: \(Self.errorText(ssl, status))") }
             offset += written
         }
+    }
+
+    private func setCork(_ on: Bool) {
+        var value: Int32 = on ? 1 : 0
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Reads what is there (at least one byte, at most one record); throws at end of
