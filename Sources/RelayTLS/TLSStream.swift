@@ -31,8 +31,13 @@ public final class TLSStream: ByteStream {
     public var isHandshakeComplete: Bool { SSL_is_init_finished(ssl) == 1 }
 
     /// Decrypted bytes not yet returned, or (with read-ahead) raw bytes of records not
-    /// yet processed: either way the socket will not signal them again.
-    public var hasBufferedInput: Bool { SSL_has_pending(ssl) == 1 }
+    /// yet processed: either way the socket will not signal them again. Not after a read
+    /// that stopped because OpenSSL wanted the socket: what it holds then is at most part
+    /// of a record, and the socket signals the rest (reading again would only find EAGAIN).
+    public var hasBufferedInput: Bool { !awaitsSocket && SSL_has_pending(ssl) == 1 }
+
+    /// Set when the last read stopped at WANT_READ or WANT_WRITE.
+    private var awaitsSocket = false
 
     public var isEstablished: Bool { isHandshakeComplete }
 
@@ -47,6 +52,7 @@ public final class TLSStream: ByteStream {
             }
             // 0 (end of input) and errors are left to OpenSSL to report.
         }
+        awaitsSocket = false
         var total = 0
         while total < buffer.count {
             OpenSSLError.clear()
@@ -58,6 +64,7 @@ public final class TLSStream: ByteStream {
             }
             switch SSL_get_error(ssl, status) {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                awaitsSocket = true
                 return total > 0 ? .processed(total) : .wouldBlock
             case SSL_ERROR_ZERO_RETURN:
                 return .processed(total)  // close_notify: end of input after what was read
