@@ -82,6 +82,8 @@ let package = Package(
             dependencies: [
                 // relay-server: so that `swift run bench-relay` builds the server it measures.
                 "relay-server", "RelayProtocol",
+                // COpenSSL, CRelayShims: the TLS path's peers (TLSPeer.swift).
+                "COpenSSL", "CRelayShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/bench-relay"

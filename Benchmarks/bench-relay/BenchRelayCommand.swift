@@ -42,6 +42,12 @@ struct BenchRelayCommand: ParsableCommand {
     @Option(help: "Runs of each scenario per path; the median is reported (default: 3, 1 with --quick).")
     var repeats: Int?
 
+    @Option(help: "Run only these paths (comma-separated): relay, relay-tls, direct, socat, python.")
+    var paths: String?
+
+    @Option(help: "Put this command line (split at spaces) before relay-server's, e.g. 'perf record -e cpu-clock -g -o /tmp/relay.data --' or 'strace -c -f -o /tmp/relay.strace'.")
+    var relayWrapper: String?
+
     @Option(help: "The relay-server executable (default: the one beside this executable).")
     var relayServer: String?
 
@@ -49,8 +55,16 @@ struct BenchRelayCommand: ParsableCommand {
         guard let server = relayServer ?? Tools.relayServer() else {
             throw ValidationError("relay-server not found beside \(Tools.executableDirectory()); build it with swift build -c release, or pass --relay-server")
         }
-        let launcher = PathLauncher(relayServer: server, socat: Tools.onPath("socat"), python: Tools.onPath("python3"),
+        var launcher = PathLauncher(relayServer: server, socat: Tools.onPath("socat"), python: Tools.onPath("python3"),
                                     pythonScript: Tools.pythonRelayScript())
+        if let relayWrapper {
+            var words = relayWrapper.split(separator: " ").map(String.init)
+            if let first = words.first, !first.hasPrefix("/") {
+                guard let found = Tools.onPath(first) else { throw ValidationError("--relay-wrapper: \(first) is not on the PATH") }
+                words[0] = found
+            }
+            launcher.relayWrapper = words
+        }
         var report = BenchReport()
         report.command = (["bench-relay"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         report.quick = quick
@@ -63,6 +77,12 @@ struct BenchRelayCommand: ParsableCommand {
             report.workload.messageBodyBytes = messageBytes
         }
         var runner = Runner(launcher: launcher, workload: report.workload)
+        if let paths {
+            runner.paths = Set(try paths.split(separator: ",").map { word in
+                guard let kind = PathKind(rawValue: String(word)) else { throw ValidationError("--paths takes relay, relay-tls, direct, socat, python") }
+                return kind
+            })
+        }
         if let only {
             let names = ["throughput": "throughput", "rate": "message rate", "rtt": "round trip"]
             runner.only = Set(try only.split(separator: ",").map { word in
@@ -85,7 +105,10 @@ struct BenchRelayCommand: ParsableCommand {
             }
         } else {
             runner.runScenarios(into: &report)
-            if report.workload.messageBodyBytes == Workload.full.messageBodyBytes { report.targets = Targets.check(report) }
+            if report.workload.messageBodyBytes == Workload.full.messageBodyBytes {
+                report.targets = Targets.check(report) + TLSReport.targets(report)
+            }
+            TLSPath.removeStateDirectory()
             if sweep { report.sweep = runner.runSweep(streamSeconds: quick ? 0.2 : 0.5) }
         }
 

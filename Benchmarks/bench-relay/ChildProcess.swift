@@ -11,6 +11,9 @@ final class ChildProcess {
     let name: String
     private let outputFD: Int32
     private var exitStatus: Int32?
+    /// The `fingerprint sha256:HEX` line relay-server prints before `listening on` under
+    /// TLS (the part after `fingerprint `), once `listeningPort` has read it.
+    private(set) var printedFingerprint: String?
 
     /// Starts `arguments[0]` (an absolute path) with the rest as its arguments.
     init(_ arguments: [String], stderrPath: String = "/dev/null") throws {
@@ -61,6 +64,7 @@ final class ChildProcess {
             }
             let text = String(decoding: line, as: UTF8.self)
             line.removeAll()
+            if text.hasPrefix("fingerprint ") { printedFingerprint = String(text.dropFirst("fingerprint ".count)) }
             if text.hasPrefix("listening on "), let port = text.split(separator: ":").last.flatMap({ Int($0) }) {
                 return port
             }

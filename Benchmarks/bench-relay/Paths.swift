@@ -4,6 +4,8 @@ import RelayProtocol
 enum PathKind: String, CaseIterable, Codable, CodingKeyRepresentable, Sendable {
     /// Through a relay-server process (`--insecure-plaintext`), after the v1 handshake.
     case relay
+    /// Through a relay-server process with its default transport, TLS 1.3 (TLSPeer.swift).
+    case tls = "relay-tls"
     /// One TCP connection A ↔ B, nothing between: the floor.
     case direct
     /// Through `socat -b 262144`: a C forwarder copying between two sockets.
@@ -64,7 +66,7 @@ struct PathLauncher {
     /// Why `kind` cannot run here, or nil when it can.
     func unavailableReason(_ kind: PathKind) -> String? {
         switch kind {
-        case .relay, .direct: nil
+        case .relay, .direct, .tls: nil
         case .socat: socat == nil ? "socat is not on the PATH (apt-get install socat)" : nil
         case .python:
             python == nil ? "python3 is not on the PATH"
@@ -99,17 +101,21 @@ struct PathLauncher {
                 ],
                 stderrPath: relayStderr)
             return try joined(kind, forwarder: forwarder, expectPeerJoined: true)
+        case .tls:
+            return try openTLSRelay()
         case .python:
             let forwarder = try ChildProcess([python!, pythonScript!, "--port", "0"])
             return try joined(kind, forwarder: forwarder, expectPeerJoined: false)
         }
     }
 
-    private func joined(_ kind: PathKind, forwarder: ChildProcess, expectPeerJoined: Bool) throws -> OpenPath {
+    /// `secure` turns a connected socket into a TLS one (the TLS path).
+    func joined(_ kind: PathKind, forwarder: ChildProcess, expectPeerJoined: Bool,
+                secure: (PeerSocket) throws -> PeerSocket = { $0 }) throws -> OpenPath {
         let port = try forwarder.listeningPort(within: relayWrapper.isEmpty ? Self.startTimeout : 60)
-        let a = try PeerSocket.connect(port: port)
+        let a = try secure(PeerSocket.connect(port: port))
         try hello(a, name: "alice")
-        let b = try PeerSocket.connect(port: port)
+        let b = try secure(PeerSocket.connect(port: port))
         try hello(b, name: "bob")
         if expectPeerJoined {
             let (type, _) = try Self.readFrame(a)

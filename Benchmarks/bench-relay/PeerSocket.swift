@@ -12,6 +12,8 @@ struct BenchError: Error, CustomStringConvertible {
 /// receive timeout so that a measurement that stalls fails instead of hanging.
 struct PeerSocket: Sendable {
     let fd: Int32
+    /// The TLS session over `fd` on the TLS path (TLSPeer.swift); nil: plain TCP.
+    var tls: TLSPeerSession?
 
     /// Seconds a blocking read may wait before the measurement is declared stuck.
     static let readTimeout = 30
@@ -67,6 +69,7 @@ struct PeerSocket: Sendable {
 
     /// Writes every byte.
     func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        if let tls { return try tls.writeAll(bytes) }
         var offset = 0
         while offset < bytes.count {
             let written = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
@@ -84,6 +87,7 @@ struct PeerSocket: Sendable {
 
     /// Reads what is there (at least one byte); throws at end of stream or timeout.
     func readSome(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let tls { return try tls.readSome(into: buffer) }
         while true {
             let count = recv(fd, buffer.baseAddress, buffer.count, 0)
             if count > 0 { return count }

@@ -8,6 +8,8 @@ struct Runner {
     let workload: Workload
     /// The scenarios to run (all by default): "throughput", "message rate", "round trip".
     var only: Set<String>? = nil
+    /// The paths to run (all available by default).
+    var paths: Set<PathKind>? = nil
 
     /// Progress goes to standard error, so `--json` output stays clean.
     static func say(_ text: String) {
@@ -15,7 +17,7 @@ struct Runner {
     }
 
     func available() -> [PathKind] {
-        PathKind.allCases.filter { launcher.unavailableReason($0) == nil }
+        PathKind.allCases.filter { launcher.unavailableReason($0) == nil && paths?.contains($0) != false }
     }
 
     /// Opens `kind`, runs `body`, records the forwarder's peak RSS under `scenario`.
@@ -68,7 +70,7 @@ struct Runner {
 
     func runScenarios(into report: inout BenchReport) {
         let kinds = available()
-        for kind in PathKind.allCases where !kinds.contains(kind) {
+        for kind in PathKind.allCases where !kinds.contains(kind) && launcher.unavailableReason(kind) != nil {
             report.unavailable[kind] = launcher.unavailableReason(kind)
             Runner.say("\(kind.rawValue): skipped, \(launcher.unavailableReason(kind)!)")
         }

@@ -1,3 +1,8 @@
+extension PathKind {
+    /// The columns of the main table: the TLS path has a table of its own (TLSScenarios.swift).
+    static var plainTable: [PathKind] { allCases.filter { $0 != .tls } }
+}
+
 /// The human-readable report: one row per figure, one column per path, then the relay's
 /// figure as a ratio of each baseline, then the targets.
 enum TableReport {
@@ -47,8 +52,8 @@ enum TableReport {
         for (kind, reason) in report.unavailable.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             lines.append("\(kind.rawValue): not measured, \(reason)")
         }
-        let kinds = PathKind.allCases
-        if !report.paths.isEmpty { lines += figureTable(report) }
+        let kinds = PathKind.plainTable
+        if !report.paths.isEmpty { lines += figureTable(report) + TLSReport.render(report) }
         for (kind, results) in report.paths.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             for (scenario, error) in results.errors.sorted(by: { $0.key < $1.key }) {
                 lines.append("\(kind.rawValue) \(scenario) failed: \(error)")
@@ -98,7 +103,7 @@ enum TableReport {
     /// One row per figure, one column per path, then the relay's ratio to each baseline.
     private static func figureTable(_ report: BenchReport) -> [String] {
         var lines: [String] = []
-        let kinds = PathKind.allCases
+        let kinds = PathKind.plainTable
         let baselines = kinds.filter { $0 != .relay }
         let labelWidth = 32
         let width = 12

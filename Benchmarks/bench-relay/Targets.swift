@@ -33,9 +33,10 @@ enum Targets {
         var checks = [
             ratio("1 MiB throughput", throughput, against: .direct, atLeast: 0.6),
             ratio("1 MiB throughput", throughput, against: .python, above: true),
+            ratio("1 MiB throughput", throughput, against: .socat, above: true),
             ratio("64 B message rate", rate, against: .python, atLeast: 50),
             ratio("64 B message rate", rate, against: .socat, atLeast: 1),
-            ratio("64 B round trip p50", p50, against: .direct, atMost: 2.5),
+            ratio("64 B round trip p50", p50, against: .direct, atMost: 1.5),
             ratio("64 B round trip p50", p50, against: .python, atMost: 0.6),
         ]
         let peaks = relay?.peakRSSKiB ?? [:]

@@ -268,10 +268,17 @@ public final class OutputQueue {
         other.checkWaterMarks()
     }
 
+    /// A written-out chunk at least this large leaves the array at once (kept as the
+    /// spare or freed) instead of waiting for the queue to empty: a receiver that never
+    /// catches up (a TLS stream of large frames) would otherwise hold up to 32 written
+    /// megabyte chunks, and never get a spare to reuse.
+    static let largeChunkCapacity = 64 * 1024
+
     private func consume(_ count: Int) {
         var remaining = count
         byteCount -= count
         retiredCount += count
+        var wroteLargeChunk = false
         while remaining > 0 {
             let chunk = chunks[head]
             let taken = min(remaining, chunk.count)
@@ -280,15 +287,19 @@ public final class OutputQueue {
             if chunk.count == 0 {
                 chunk.wipeIfSecret()
                 head += 1
+                if chunk.storage.count >= Self.largeChunkCapacity { wroteLargeChunk = true }
             }
         }
         checkWaterMarks()
-        if head == chunks.count {
-            for chunk in chunks where chunk.storage.count > (spare?.storage.count ?? 0) { spare = chunk }
-            chunks.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 32 {
-            chunks.removeFirst(head)
+        if head == chunks.count || head >= 32 || wroteLargeChunk {
+            for chunk in chunks[0..<head] where chunk.pipe == nil && chunk.storage.count > (spare?.storage.count ?? 0) {
+                spare = chunk
+            }
+            if head == chunks.count {
+                chunks.removeAll(keepingCapacity: true)
+            } else {
+                chunks.removeFirst(head)
+            }
             head = 0
         }
     }

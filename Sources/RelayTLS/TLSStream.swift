@@ -30,7 +30,14 @@ public final class TLSStream: ByteStream {
     /// True once the handshake has completed.
     public var isHandshakeComplete: Bool { SSL_is_init_finished(ssl) == 1 }
 
-    public var hasBufferedInput: Bool { SSL_pending(ssl) > 0 }
+    /// Decrypted bytes not yet returned, or (with read-ahead) raw bytes of records not
+    /// yet processed: either way the socket will not signal them again. Not after a read
+    /// that stopped because OpenSSL wanted the socket: what it holds then is at most part
+    /// of a record, and the socket signals the rest (reading again would only find EAGAIN).
+    public var hasBufferedInput: Bool { !awaitsSocket && SSL_has_pending(ssl) == 1 }
+
+    /// Set when the last read stopped at WANT_READ or WANT_WRITE.
+    private var awaitsSocket = false
 
     public var isEstablished: Bool { isHandshakeComplete }
 
@@ -45,6 +52,7 @@ public final class TLSStream: ByteStream {
             }
             // 0 (end of input) and errors are left to OpenSSL to report.
         }
+        awaitsSocket = false
         var total = 0
         while total < buffer.count {
             OpenSSLError.clear()
@@ -56,6 +64,7 @@ public final class TLSStream: ByteStream {
             }
             switch SSL_get_error(ssl, status) {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                awaitsSocket = true
                 return total > 0 ? .processed(total) : .wouldBlock
             case SSL_ERROR_ZERO_RETURN:
                 return .processed(total)  // close_notify: end of input after what was read
@@ -67,25 +76,50 @@ public final class TLSStream: ByteStream {
         return .processed(total)
     }
 
+    /// Writes record after record until the vectors are written or the socket is full:
+    /// with partial writes, one `SSL_write_ex` sends one record (16 KiB), so stopping after
+    /// the first would cost a wake-up per record. After WANT_WRITE, the record OpenSSL
+    /// holds is not counted: the queue offers the same bytes again (from wherever they
+    /// are now; the write buffer may move).
     public func write(_ vectors: UnsafeBufferPointer<iovec>) throws(IOError) -> IOResult {
+        var requested = 0
+        for vector in vectors { requested += vector.iov_len }
+        // More than a record: cork the socket while the records go out, so the kernel
+        // sends them in full-sized segments instead of one segment per 16 KiB record
+        // (a quarter of the packets to transmit, acknowledge and wake the receiver for).
+        // Uncorking pushes the rest at once, so nothing waits.
+        let corks = requested > Self.recordSize
+        if corks { setCork(true) }
+        defer { if corks { setCork(false) } }
         var total = 0
         for vector in vectors where vector.iov_len > 0 {
-            OpenSSLError.clear()
-            var count = 0
-            let status = SSL_write_ex(ssl, vector.iov_base, vector.iov_len, &count)
-            if status == 1 {
-                total += count
-                if count < vector.iov_len { break }
-                continue
-            }
-            switch SSL_get_error(ssl, status) {
-            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-                return total > 0 ? .processed(total) : .wouldBlock
-            default:
-                throw failure(status: status)
+            var offset = 0
+            while offset < vector.iov_len {
+                OpenSSLError.clear()
+                var count = 0
+                let status = SSL_write_ex(ssl, vector.iov_base! + offset, vector.iov_len - offset, &count)
+                if status == 1 {
+                    offset += count
+                    total += count
+                    continue
+                }
+                switch SSL_get_error(ssl, status) {
+                case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                    return total > 0 ? .processed(total) : .wouldBlock
+                default:
+                    throw failure(status: status)
+                }
             }
         }
         return .processed(total)
+    }
+
+    /// The largest TLS record's plaintext.
+    static let recordSize = 16 * 1024
+
+    private func setCork(_ on: Bool) {
+        var value: Int32 = on ? 1 : 0
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     public func closeWrite() {
