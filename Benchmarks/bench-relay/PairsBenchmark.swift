@@ -81,6 +81,10 @@ struct PairsRow: Codable, Sendable {
     var forwarderCPUPercent: Double?
     /// This harness's CPU over the window, per cent of one core (the client is one thread).
     var clientCPUPercent: Double?
+    /// Time runnable but waiting for a CPU over the window, per cent of it (schedstat): the
+    /// forwarder's (all its processes) and the client thread's. High on a shared machine.
+    var forwarderRunQueuePercent: Double?
+    var clientRunQueuePercent: Double?
     /// Why the row failed or was skipped.
     var error: String?
     /// The forwarder's log lines (relay-server at --log-level warning) beyond the expected
@@ -104,8 +108,10 @@ struct PairsSetupCost: Codable, Sendable {
     /// Pairs set up at once in each round.
     var concurrent = 0
     var wallSeconds = 0.0
-    /// The forwarder's CPU per set-up (µs).
+    /// The forwarder's CPU per set-up (µs): utime + stime from /proc/PID/stat (clock
+    /// ticks), and the same from /proc/PID/schedstat (nanoseconds), as a cross-check.
     var forwarderMicroseconds: Double?
+    var forwarderScheduledMicroseconds: Double?
     /// This harness's CPU per set-up (µs): both client ends, and for direct also the accepting end.
     var clientMicroseconds: Double?
     var error: String?
@@ -223,16 +229,20 @@ struct PairsBenchmark {
             if let before = setupCPU, let after = started.cpuSeconds() { row.setupForwarderCPUSeconds = after - before }
             usleep(300_000)
             row.idleKiB = started.residentKiB()
-            var cpu0: Double?, client0 = 0.0, wall0 = 0.0
-            var cpu1: Double?, client1 = 0.0, wall1 = 0.0
+            var cpu0: Double?, client0 = 0.0, wall0 = 0.0, wait0: Double?, clientWait0: Double?
+            var cpu1: Double?, client1 = 0.0, wall1 = 0.0, wait1: Double?, clientWait1: Double?
             try client.pingPong(warmup: Self.warmup, seconds: options.seconds, atWindowStart: {
                 wall0 = Clock.now()
                 cpu0 = started.cpuSeconds()
                 client0 = Clock.processCPUSeconds()
+                wait0 = started.runQueueSeconds()
+                clientWait0 = PairsForwarder.runQueueSeconds(pid: nil)
             }, atWindowEnd: {
                 wall1 = Clock.now()
                 cpu1 = started.cpuSeconds()
                 client1 = Clock.processCPUSeconds()
+                wait1 = started.runQueueSeconds()
+                clientWait1 = PairsForwarder.runQueueSeconds(pid: nil)
                 row.endKiB = started.residentKiB()
                 row.peakKiB = started.peakKiB()
             })
@@ -253,6 +263,8 @@ struct PairsBenchmark {
                 row.forwarderCPUPercent = (cpu1 - cpu0) / window * 100
             }
             row.clientCPUPercent = (client1 - client0) / window * 100
+            if let wait0, let wait1 { row.forwarderRunQueuePercent = (wait1 - wait0) / window * 100 }
+            if let clientWait0, let clientWait1 { row.clientRunQueuePercent = (clientWait1 - clientWait0) / window * 100 }
             let rss = row.endKiB.map { ", RSS \(TableReport.grouped(Double($0) / 1024, decimals: 1)) MiB" } ?? ""
             let cpu = row.forwarderCPUPercent.map { ", CPU \(Targets.format($0)) %" } ?? ""
             Runner.say("  \(path.rawValue): \(row.label) pairs: \(TableReport.grouped(row.roundTripsPerSecond, decimals: 0)) round trips/s, p50 \(Targets.format(row.p50 ?? 0)) µs, p99 \(Targets.format(row.p99 ?? 0)) µs\(rss)\(cpu), set-up \(Targets.format(row.setupSeconds ?? 0)) s (forwarder CPU \(Targets.format(row.setupForwarderCPUSeconds ?? 0)) s)")
@@ -288,6 +300,7 @@ struct PairsBenchmark {
             try round() // warm: not counted
             usleep(200_000)
             let cpu0 = started.cpuSeconds()
+            let scheduled0 = started.scheduledSeconds()
             let client0 = Clock.processCPUSeconds()
             let wall0 = Clock.now()
             for _ in 0..<rounds { try round() }
@@ -296,7 +309,9 @@ struct PairsBenchmark {
             // Let the forwarder finish the last closes before its CPU is read.
             usleep(300_000)
             let cpu1 = started.cpuSeconds()
+            let scheduled1 = started.scheduledSeconds()
             cost.setups = rounds * concurrent
+            if path != .socat, let scheduled0, let scheduled1 { cost.forwarderScheduledMicroseconds = (scheduled1 - scheduled0) / Double(cost.setups) * 1e6 }
             if let cpu0, let cpu1 { cost.forwarderMicroseconds = (cpu1 - cpu0) / Double(cost.setups) * 1e6 }
             cost.clientMicroseconds = (client1 - client0) / Double(cost.setups) * 1e6
             Runner.say("  \(path.rawValue): \(cost.setups) set-ups in \(Targets.format(cost.wallSeconds)) s, forwarder \(cost.forwarderMicroseconds.map { Targets.format($0) } ?? "-") µs CPU each, harness \(Targets.format(cost.clientMicroseconds ?? 0)) µs")

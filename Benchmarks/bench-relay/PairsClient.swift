@@ -74,6 +74,9 @@ final class PairsClient {
     private var streamOffset: [Int: Int] = [:]
 
     private static let listenerTag = UInt64.max
+    static let sourceAddresses = 16
+    /// BENCH_PAIRS_TRACE=1: each set-up batch's duration on standard error.
+    private static let trace = getenv("BENCH_PAIRS_TRACE") != nil
 
     /// `acceptOn`: for `.identify`, the harness's listening socket where side b arrives.
     init(port: Int, handshake: PairsHandshake, acceptOn: Int32? = nil, bodyBytes: Int = 64, streamBodyBytes: Int = 1 << 20) throws {
@@ -125,8 +128,12 @@ final class PairsClient {
             let first = pairs.count
             for _ in 0..<now { try startPair(streaming: streaming) }
             let expected = 2 * pairs.count
-            let deadline = Clock.now() + seconds
+            let batchStart = Clock.now()
+            let deadline = batchStart + seconds
             try pump { [unowned self] in self.readyCount >= expected || Clock.now() > deadline }
+            if Self.trace {
+                Runner.say("    batch \(first)..<\(pairs.count): \(Int((Clock.now() - batchStart) * 1e6)) µs")
+            }
             if readyCount < expected {
                 throw BenchError("set-up stalled: \(expected - readyCount) connections of pairs \(first)..<\(pairs.count) not ready after \(Int(seconds)) s")
             }
@@ -154,6 +161,21 @@ final class PairsClient {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BenchError("socket: \(String(cString: strerror(errno))) (after \(connections.count) connections)") }
         Self.noDelay(fd)
+        // Source addresses 127.0.0.2 … 127.0.0.17 in turn, the port chosen at connect
+        // (IP_BIND_ADDRESS_NO_PORT): from one address, 20,000 connections to one port
+        // leave connect() searching a nearly full ephemeral range (seconds per batch).
+        var on: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_IP), 24 /* IP_BIND_ADDRESS_NO_PORT */, &on, socklen_t(MemoryLayout<Int32>.size))
+        var source = PeerSocket.loopback(port: 0)
+        source.sin_addr.s_addr = (UInt32(0x7F00_0002) + UInt32(connections.count % Self.sourceAddresses)).bigEndian
+        let bound = withUnsafePointer(to: &source) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw BenchError("bind 127.0.0.x: \(String(cString: strerror(error)))")
+        }
         var address = PeerSocket.loopback(port: port)
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

@@ -153,10 +153,20 @@ final class PairsForwarder {
         return all
     }
 
-    /// CPU seconds (utime + stime, and the reaped children's cutime + cstime) of the tree.
+    /// CPU seconds of the forwarder: utime + stime (and reaped children's cutime + cstime)
+    /// from /proc/PID/stat for relay-server and the transit relay; for socat fork the live
+    /// processes' on-CPU time from /proc/PID/schedstat (each of a thousand children runs
+    /// less than a clock tick in a window and stat rounds it to 0) plus the parent's
+    /// cutime + cstime (the children already reaped, e.g. by set-ups).
     func cpuSeconds() -> Double? {
         let pids = processes()
         guard !pids.isEmpty else { return nil }
+        if path == .socat, let live = scheduledSeconds(), let line = TextFile.lines("/proc/\(pids[0])/stat")?.first,
+           let nameEnd = line.lastIndex(of: ")") {
+            let fields = line[line.index(after: nameEnd)...].split(separator: " ")
+            let reaped = fields.count > 14 ? (Double(fields[13]) ?? 0) + (Double(fields[14]) ?? 0) : 0
+            return live + reaped / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
         var ticks = 0.0
         for pid in pids {
             guard let line = TextFile.lines("/proc/\(pid)/stat")?.first, let nameEnd = line.lastIndex(of: ")") else { continue }
@@ -165,6 +175,32 @@ final class PairsForwarder {
             for field in 11...14 { ticks += Double(fields[field]) ?? 0 }
         }
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Seconds the tree's processes were runnable but waiting for a CPU so far
+    /// (/proc/PID/schedstat, second field): on a shared machine, the share of the window
+    /// the forwarder lost to other processes.
+    func runQueueSeconds() -> Double? {
+        let pids = processes()
+        guard !pids.isEmpty else { return nil }
+        return pids.reduce(0.0) { $0 + (Self.schedstat(pid: $1, field: 1) ?? 0) }
+    }
+
+    /// On-CPU seconds of the tree (/proc/PID/schedstat, first field, nanoseconds: exact).
+    func scheduledSeconds() -> Double? {
+        let pids = processes()
+        guard !pids.isEmpty else { return nil }
+        return pids.reduce(0.0) { $0 + (Self.schedstat(pid: $1, field: 0) ?? 0) }
+    }
+
+    static func runQueueSeconds(pid: pid_t?) -> Double? { schedstat(pid: pid, field: 1) }
+
+    private static func schedstat(pid: pid_t?, field: Int) -> Double? {
+        let file = pid.map { "/proc/\($0)/schedstat" } ?? "/proc/thread-self/schedstat"
+        guard let line = TextFile.lines(file)?.first else { return nil }
+        let fields = line.split(separator: " ")
+        guard fields.count > field, let nanoseconds = Double(fields[field]) else { return nil }
+        return nanoseconds / 1e9
     }
 
     /// Resident memory in KiB: VmRSS of relay-server and of the transit relay (one process

@@ -82,11 +82,12 @@ enum PairsTable {
             lines.append("\(path.rawValue): not measured, \(reason)")
         }
         for note in report.notes { lines.append("note: \(note)") }
+        lines.append("CPU %: the forwarder's (all its processes), harness %: the one client thread's; waits %: runnable but waiting for a CPU, forwarder/harness, share of the window")
         lines.append("")
         let header = [
             pad("pairs", 18), pad("path", 8), padLeft("rt/s", 10), padLeft("p50 µs", 9), padLeft("p99 µs", 9),
             padLeft("p99.9 µs", 10), padLeft("RSS MiB", 9), padLeft("idle KiB/conn", 14), padLeft("CPU %", 7),
-            padLeft("harness %", 10), padLeft("stream MB/s", 12), padLeft("set-up s", 9), padLeft("its CPU s", 10),
+            padLeft("harness %", 10), padLeft("stream MB/s", 12), padLeft("set-up s", 9), padLeft("its CPU s", 10), padLeft("waits %", 9),
         ].joined()
         lines.append(header)
         for row in report.rows {
@@ -103,6 +104,8 @@ enum PairsTable {
             line += cell(row.idleKiBPerConnection, 1, 14)
             line += cell(row.forwarderCPUPercent, 0, 7) + cell(row.clientCPUPercent, 0, 10)
             line += cell(row.streamMegabytesPerSecond, 0, 12) + cell(row.setupSeconds, 2, 9) + cell(row.setupForwarderCPUSeconds, 2, 10)
+            let waits = [row.forwarderRunQueuePercent, row.clientRunQueuePercent].map { $0.map { "\(Int($0.rounded()))" } ?? "-" }.joined(separator: "/")
+            line += padLeft(waits, 9)
             if row.starvedPairs > 0 { line += "  \(row.starvedPairs) pairs starved" }
             lines.append(line)
         }
@@ -113,9 +116,9 @@ enum PairsTable {
         }
         if !report.setupCosts.isEmpty {
             lines.append("")
-            lines.append("pair set-up (connect, both openings, one 64 B message each way, close), CPU per set-up:")
+            lines.append("pair set-up (connect, both openings, one 64 B message each way, close), CPU per set-up (forwarder: /proc/PID/stat utime+stime; socat: schedstat):")
             lines.append(pad("path", 10) + padLeft("set-ups", 9) + padLeft("at once", 9) + padLeft("wall s", 8)
-                + padLeft("forwarder µs", 14) + padLeft("harness µs", 12))
+                + padLeft("forwarder µs", 14) + padLeft("(schedstat)", 12) + padLeft("harness µs", 12))
             for cost in report.setupCosts {
                 var line = pad(cost.path.rawValue, 10)
                 if let error = cost.error {
@@ -124,6 +127,7 @@ enum PairsTable {
                 }
                 line += padLeft("\(cost.setups)", 9) + padLeft("\(cost.concurrent)", 9) + padLeft(Targets.format(cost.wallSeconds), 8)
                 line += padLeft(cost.forwarderMicroseconds.map { Targets.format($0) } ?? "-", 14)
+                line += padLeft(cost.forwarderScheduledMicroseconds.map { Targets.format($0) } ?? "-", 12)
                 line += padLeft(cost.clientMicroseconds.map { Targets.format($0) } ?? "-", 12)
                 lines.append(line)
             }
