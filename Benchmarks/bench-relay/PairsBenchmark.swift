@@ -91,6 +91,13 @@ struct PairsRow: Codable, Sendable {
     /// plain-TCP warning: what it said while this row ran.
     var forwarderLog: [String] = []
 
+    /// The forwarder's CPU per round trip in the window (µs): what a round trip costs it,
+    /// whatever share of a core the machine gave it.
+    var forwarderMicrosecondsPerRoundTrip: Double? {
+        guard let forwarderCPUSeconds, roundTrips > 0 else { return nil }
+        return forwarderCPUSeconds * 1e6 / Double(roundTrips)
+    }
+
     /// Resident KiB per joined connection, idle, above the empty forwarder.
     var idleKiBPerConnection: Double? {
         guard let idleKiB, let emptyKiB, quietPairs + streamingPairs > 0 else { return nil }

@@ -82,12 +82,12 @@ enum PairsTable {
             lines.append("\(path.rawValue): not measured, \(reason)")
         }
         for note in report.notes { lines.append("note: \(note)") }
-        lines.append("CPU %: the forwarder's (all its processes), harness %: the one client thread's; waits %: runnable but waiting for a CPU, forwarder/harness, share of the window")
+        lines.append("CPU %: the forwarder's (all its processes); CPU µs/rt: its CPU per round trip (two forwards; with streaming pairs, their bytes too); harness %: the one client thread's; waits %: runnable but waiting for a CPU, forwarder/harness, share of the window")
         lines.append("")
         let header = [
             pad("pairs", 18), pad("path", 8), padLeft("rt/s", 10), padLeft("p50 µs", 9), padLeft("p99 µs", 9),
             padLeft("p99.9 µs", 10), padLeft("RSS MiB", 9), padLeft("idle KiB/conn", 14), padLeft("CPU %", 7),
-            padLeft("harness %", 10), padLeft("stream MB/s", 12), padLeft("set-up s", 9), padLeft("its CPU s", 10), padLeft("waits %", 9),
+            padLeft("CPU µs/rt", 10), padLeft("harness %", 10), padLeft("stream MB/s", 12), padLeft("set-up s", 9), padLeft("its CPU s", 10), padLeft("waits %", 9),
         ].joined()
         lines.append(header)
         for row in report.rows {
@@ -102,7 +102,7 @@ enum PairsTable {
             line += cell(row.roundTripsPerSecond, 0, 10) + cell(row.p50, 0, 9) + cell(row.p99, 0, 9) + cell(row.p999, 0, 10)
             line += cell(row.endKiB.map { Double($0) / 1024 }, 1, 9)
             line += cell(row.idleKiBPerConnection, 1, 14)
-            line += cell(row.forwarderCPUPercent, 0, 7) + cell(row.clientCPUPercent, 0, 10)
+            line += cell(row.forwarderCPUPercent, 0, 7) + cell(row.forwarderMicrosecondsPerRoundTrip, 1, 10) + cell(row.clientCPUPercent, 0, 10)
             line += cell(row.streamMegabytesPerSecond, 0, 12) + cell(row.setupSeconds, 2, 9) + cell(row.setupForwarderCPUSeconds, 2, 10)
             let waits = [row.forwarderRunQueuePercent, row.clientRunQueuePercent].map { $0.map { "\(Int($0.rounded()))" } ?? "-" }.joined(separator: "/")
             line += padLeft(waits, 9)
