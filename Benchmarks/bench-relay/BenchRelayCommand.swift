@@ -12,6 +12,16 @@ struct BenchRelayCommand: ParsableCommand {
             through each, on 127.0.0.1 only: 1 MiB frames one way (MB/s), 64-byte frames \
             pipelined one way (messages/s), 64-byte ping-pong (round trip p50/p99/p99.9), and \
             the forwarder's peak RSS (VmHWM) per scenario. Progress goes to standard error.
+
+            --pairs 1,100,1000,10000 (or --pairs default) runs the many-pairs benchmark \
+            instead: N pairs, each in its own version 2 room, ping-pong 64-byte DATA for \
+            --pairs-seconds, driven by one epoll thread; aggregate round trips/s, p50/p99, \
+            the forwarder's RSS and CPU; a fairness row (100 quiet pairs beside \
+            --pairs-streamers pairs streaming 1 MiB frames); the CPU of one pair set-up. \
+            Paths: relay, direct TCP, magic-wormhole's transit relay (twistd transitrelay; \
+            pip-installed into .build/pairs-venv when missing) and socat fork (apt-get \
+            install socat when missing). Raises RLIMIT_NOFILE to 200,000 (run as root for \
+            10,000 pairs); forwarders run under setpriv --pdeathsig KILL.
             """
     )
 
@@ -51,6 +61,9 @@ struct BenchRelayCommand: ParsableCommand {
     @Option(help: "The relay-server executable (default: the one beside this executable).")
     var relayServer: String?
 
+    @OptionGroup(title: "Many pairs (--pairs)")
+    var pairsOptions: PairsOptions
+
     func run() throws {
         guard let server = relayServer ?? Tools.relayServer() else {
             throw ValidationError("relay-server not found beside \(Tools.executableDirectory()); build it with swift build -c release, or pass --relay-server")
@@ -66,6 +79,16 @@ struct BenchRelayCommand: ParsableCommand {
             launcher.relayWrapper = words
         }
         var report = BenchReport()
+        if pairsOptions.pairs != nil {
+            report.command = (["bench-relay"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            report.pairs = try PairsBenchmark(options: pairsOptions, relayServer: server).run()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(report)
+            if let jsonFile { try data.write(to: URL(fileURLWithPath: jsonFile)) }
+            print(json ? String(decoding: data, as: UTF8.self) : PairsTable.render(report.pairs!, machine: report.machine))
+            return
+        }
         report.command = (["bench-relay"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         report.quick = quick
         report.workload = quick ? .quick : .full

@@ -86,4 +86,6 @@ struct BenchReport: Codable, Sendable {
     var instructions: InstructionCount?
     var instructionsUnavailable: String?
     var targets: [TargetCheck] = []
+    /// The many-pairs benchmark (`--pairs`), when it ran instead of the scenarios above.
+    var pairs: PairsReport?
 }
