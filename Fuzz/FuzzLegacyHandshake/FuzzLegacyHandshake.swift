@@ -7,7 +7,8 @@ import RelayProtocol
 // Input: bytes 0-1 give the first read's length (modulo 300, so past the 255-byte limit
 // too) and byte 2 the frame limit; the first read follows, then the stream. Invariants:
 // - `LegacyFraming.name` accepts exactly what an independent reading of the rules
-//   accepts (1...255 bytes of UTF-8, no control character, no white space at either end),
+//   accepts (1...255 bytes of UTF-8, no control or format character, no line or paragraph
+//   separator, no white space at either end),
 //   keeps the bytes as sent, and agrees with the v1 rules for names of up to 32 bytes;
 // - `frameCount` waits for 4 bytes, refuses a length of 0 or above the limit and nothing
 //   else, and each frame it delimits re-encodes to the same bytes with `appendFrame`.
@@ -21,6 +22,10 @@ private func nameIsValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
     guard text.utf8.elementsEqual(bytes) else { return false }  // invalid UTF-8 was replaced
     let scalars = Array(text.unicodeScalars)
     if scalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) { return false }
+    // Format characters (Cf) and line/paragraph separators (contract section 1).
+    if scalars.contains(where: { $0.properties.generalCategory == .format || $0.value == 0x2028 || $0.value == 0x2029 }) {
+        return false
+    }
     return !scalars.first!.properties.isWhitespace && !scalars.last!.properties.isWhitespace
 }
 
