@@ -16,19 +16,22 @@ public enum RelayClientError: Error, CustomStringConvertible {
     case timeout(String)
     /// The TLS handshake or the trust decision failed.
     case tls(TLSConnectError)
+    /// The end-to-end identity key cannot be used.
+    case identity(TLSSetupError)
 
     public var description: String {
         switch self {
         case .socket(let error): "\(error)"
         case .connect(let text), .timeout(let text): text
         case .tls(let error): "\(error)"
+        case .identity(let error): "\(error)"
         }
     }
 
     /// The process exit code: 3 when the relay's identity does not match, else 1.
     public var exitCode: Int32 {
         switch self {
-        case .socket, .connect, .timeout: 1
+        case .socket, .connect, .timeout, .identity: 1
         case .tls(let error): error.exitCode
         }
     }
@@ -73,6 +76,16 @@ public final class RelayClient {
         self.configuration = configuration
         self.name = name
         Syscall.ignoreSIGPIPE()
+        // The identity first: a key file others can read stops the client before it
+        // connects.
+        var identity: Ed25519PrivateKey?
+        if !configuration.trustRelay, !configuration.legacy {
+            do {
+                identity = try IdentityStore.loadOrCreate(directory: configuration.stateDirectory ?? IdentityStore.defaultDirectory())
+            } catch {
+                throw .identity(error)
+            }
+        }
         deadline = MonotonicClock.now() + configuration.connectTimeout
         let fd = try RelayConnector.connect(host: configuration.host, port: configuration.port, deadline: deadline,
                                             timeout: configuration.connectTimeout)
@@ -91,11 +104,15 @@ public final class RelayClient {
         } else {
             stream = PlainStream(fd: fd)
         }
-        connection = RelayConnection(stream: stream, legacy: configuration.legacy, roomHello: false,
-                                     maxFrame: configuration.maxFrame)
+        connection = RelayConnection(stream: stream, legacy: configuration.legacy,
+                                     roomHello: configuration.roomCode != nil, maxFrame: configuration.maxFrame)
         var settings = ClientSession.Settings(name: name, relayLabel: "\(configuration.host):\(configuration.port)")
         settings.legacy = configuration.legacy
         settings.maxFrame = configuration.maxFrame
+        settings.trustRelay = configuration.trustRelay || configuration.legacy
+        settings.requireVerified = configuration.requireVerified
+        settings.identity = identity
+        settings.knownPeers = KnownPeers(besideKnownServers: configuration.knownServersPath ?? KnownServers.defaultPath())
         session = ClientSession(settings: settings)
         socketReader = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.handleSocketReadable() }
         socketWriter = IOWatcher(loop: loop, fd: fd, events: .write) { [weak self] _ in self?.flushSocket() }
@@ -111,7 +128,7 @@ public final class RelayClient {
 
     /// Runs until the conversation ends; returns the process's exit status.
     public func run() -> ExitStatus {
-        connection.sendHello(name: name, room: nil)
+        connection.sendHello(name: name, room: configuration.roomCode.map(RoomCode.room(for:)))
         flushSocket()
         socketReader.start()
         welcomeTimer.start(after: max(0.001, deadline - MonotonicClock.now()))
