@@ -20,6 +20,19 @@ public struct RelayClientConfiguration: Sendable {
     /// Bytes queued for the relay at which reading standard input pauses.
     public var sendQueueLimit = 4 * 1024 * 1024
 
+    /// `--trust-relay`: messages sealed under the relay's key (sections 3 and 5), which
+    /// the relay can read and forge; otherwise end-to-end sessions (section 7).
+    public var trustRelay = false
+    /// `--require-verified`: refuse a peer not in known_peers with its key.
+    public var requireVerified = false
+    /// The room code (`--room`, `--new-room`); nil: the default room.
+    public var roomCode: String?
+    /// The known_servers file in use; known_peers lives beside it.
+    public var knownServersPath: String?
+
+    /// Where the identity key lives; nil: ``IdentityStore/defaultDirectory()``.
+    public var stateDirectory: String?
+
     /// A configuration with the defaults and `name`.
     public init(name: String) {
         self.name = name

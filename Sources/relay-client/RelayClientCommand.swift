@@ -12,20 +12,38 @@ import Glibc
 struct RelayClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-client",
-        abstract: "Chat with one peer through a relay; messages are sealed under a key the relay draws.",
+        abstract: "Chat with one peer through a relay, end-to-end encrypted: the relay cannot read or forge messages.",
         discussion: """
-            Each line of standard input is sealed (AES-256-CBC + HMAC-SHA256 under the session \
-            key) and sent as one message. The relay draws the session key, so the relay (or \
-            whoever controls it) can read every message and forge or change messages undetected; \
-            the seal protects against the network and other clients, not the relay. Messages \
-            from the peer are printed to standard output as 'PEER: TEXT'; status lines \
-            ('* bob joined') and errors go to standard error (in reverse video on a terminal). \
-            At end of input the client waits for a peer and for its messages to be written, \
-            says goodbye, and exits 0. Works interactively and in pipes:
-              printf 'hi\\n' | relay-client --name alice
-            Exit codes: 0 after a clean goodbye, 1 when the relay refuses or drops the \
-            connection or --connect-timeout runs out, 3 when the relay's key is not the one \
-            pinned or recorded, 64 for bad usage.
+            Each line of standard input is one message; messages from the peer are printed to \
+            standard output as 'PEER: TEXT'; status lines ('* bob joined') and errors go to \
+            standard error (in reverse video on a terminal). At end of input the client waits \
+            for a peer and for its messages to be delivered, says goodbye, and exits 0. Works \
+            interactively and in pipes:
+              printf 'hi\\n' | relay-client --name alice --room 7K3M-QX9P-T2WD-8H
+
+            Modes. By default the two peers agree a key the relay never learns (X25519 with a \
+            commitment) and show a short authentication string: '* SAS with bob (agreement 1): \
+            048 213'. Compare it with your peer in person or by voice; the same six digits on \
+            both sides mean no one is in the middle. Then type /verify (or /verify 048 213 to \
+            have the client check the digits): the peer's identity key is recorded in \
+            known_peers (beside known_servers) and later sessions say '* bob is verified'. A \
+            changed identity is refused. Lines typed before the peer's identity arrived wait; \
+            a line starting with / is a command (// sends a line starting with /). \
+            --trust-relay instead seals messages under a key the relay draws: the relay (or \
+            whoever controls it) can then read every message and forge or change messages \
+            undetected; it is needed for rooms of more than two and for older peers. \
+            --legacy speaks the original Python relay's format (no end-to-end).
+
+            Rooms. --room CODE (or RELAY_ROOM) joins a room named by a code; --new-room makes a \
+            random code, prints '* room code: CODE' to pass on, and joins it. Without either, \
+            the relay's default room.
+
+            Exit codes: 0 after a clean goodbye; 1 when the relay refuses or drops the \
+            connection or --connect-timeout runs out; 3 when the session is refused for a \
+            security reason (the relay's TLS key is not the one pinned or recorded, a changed \
+            peer identity, --require-verified and an unverified peer, SAS digits typed that do \
+            not match, records replayed, reordered or dropped, restarted key agreements, a room \
+            the relay can read without --trust-relay); 64 for bad usage.
             """
     )
 
@@ -71,6 +89,18 @@ struct RelayClientCommand: ParsableCommand {
     @Flag(help: "Speak the original Python relay's format (for relay-server --legacy): the session key crosses the network in clear and messages are not authenticated. Names may be up to 255 bytes; the peer's name is unknown, so its messages print as 'peer: TEXT'.")
     var legacy = false
 
+    @Flag(help: "Seal messages under the relay's session key instead of end-to-end keys: the relay can read and forge them (needed for rooms of more than two, and for peers without end-to-end support).")
+    var trustRelay = false
+
+    @Flag(help: "Refuse the session (exit 3) unless the peer is already in known_peers with this identity key (for unattended use).")
+    var requireVerified = false
+
+    @Option(help: "Join the room named by this code (also RELAY_ROOM in the environment); pass the same code to your peer.")
+    var room: String?
+
+    @Flag(help: "Make a random room code (70 bits), print it on standard error as '* room code: CODE', and join that room.")
+    var newRoom = false
+
     /// `--name` checked by the protocol's rules (255 bytes in legacy mode, 32 otherwise).
     private func validatedName() throws -> PeerName {
         do {
@@ -94,6 +124,9 @@ struct RelayClientCommand: ParsableCommand {
         if let fingerprint, KeyFingerprint(parsing: fingerprint) == nil {
             throw ValidationError("--fingerprint must look like sha256: followed by 64 hex digits")
         }
+        if newRoom, room != nil { throw ValidationError("use either --room or --new-room, not both") }
+        if legacy, room != nil || newRoom { throw ValidationError("--legacy has no rooms") }
+        if let room, room.isEmpty { throw ValidationError("--room needs a code") }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if p12 != nil, cert != nil { throw ValidationError("use either --p12 or --cert/--key, not both") }
         if (p12 == nil) != (p12PasswordEnv == nil) { throw ValidationError("--p12 and --p12-password-env go together") }
@@ -107,6 +140,18 @@ struct RelayClientCommand: ParsableCommand {
         configuration.legacy = legacy
         configuration.connectTimeout = connectTimeout
         configuration.maxFrame = maxFrame
+        configuration.trustRelay = trustRelay
+        configuration.requireVerified = requireVerified
+        configuration.knownServersPath = knownServers
+        if newRoom {
+            let code = RoomCode.random()
+            StatusLine.write("* room code: \(code)")
+            configuration.roomCode = code
+        } else if let room {
+            configuration.roomCode = room
+        } else if !legacy, let room = getenv("RELAY_ROOM").map({ String(cString: $0) }), !room.isEmpty {
+            configuration.roomCode = room
+        }
         if legacy {
             StandardStream.error.writeLine("warning: legacy mode: the session key crosses the network in clear and messages are not authenticated (anyone on the path can read or change them)")
         }

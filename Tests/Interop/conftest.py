@@ -8,6 +8,8 @@ environment, and relay-server / relay-client processes that are always stopped.
   for ``listening on HOST:PORT`` and yields a ``RelayProcess`` with ``host``/``port``;
   stops it by pid at the end.
 - ``relay_client(*args, name=...)``: a context manager; relay-client with stdin piped.
+  It runs with ``--trust-relay`` (the section 3 and 5 behaviour the older suites test)
+  unless ``e2e=True`` or ``--legacy`` is among the arguments.
 """
 
 from __future__ import annotations
@@ -234,9 +236,10 @@ def relay_client(bin_dir, relay_env):
     started: list[RelayProcess] = []
 
     @contextlib.contextmanager
-    def start(*args: str, name: str, port: int, host: str = "127.0.0.1", stdout=subprocess.PIPE):
+    def start(*args: str, name: str, port: int, host: str = "127.0.0.1", stdout=subprocess.PIPE, e2e: bool = False):
+        mode = [] if e2e or "--legacy" in args else ["--trust-relay"]
         client = RelayProcess([str(bin_dir / "relay-client"), "--name", name, "--host", host,
-                               "--port", str(port), *args], relay_env, stdin=subprocess.PIPE, stdout=stdout)
+                               "--port", str(port), *mode, *args], relay_env, stdin=subprocess.PIPE, stdout=stdout)
         started.append(client)
         try:
             yield client

@@ -31,7 +31,8 @@ PLAINTEXT_HINTS = ("--insecure-plaintext", "--legacy")
 def run_client(bin_dir, relay_env, port, *args, name="alice", host="127.0.0.1", stdin=b"", timeout=15.0):
     """Runs relay-client to its end; returns (CompletedProcess, seconds it took)."""
     started = time.monotonic()
-    done = subprocess.run([str(bin_dir / "relay-client"), "--name", name, "--host", host, "--port", str(port), *args],
+    mode = [] if "--legacy" in args else ["--trust-relay"]  # these tests are about sections 3 and 5
+    done = subprocess.run([str(bin_dir / "relay-client"), "--name", name, "--host", host, "--port", str(port), *mode, *args],
                           env=relay_env, input=stdin, capture_output=True, timeout=timeout, cwd=relay_env["HOME"])
     return done, time.monotonic() - started
 
@@ -214,7 +215,7 @@ def test_every_address_of_the_host_is_tried(bin_dir, relay_env):
 
     with FakeRelay(serve, host=host, family=last) as relay:
         client = RelayProcess([str(bin_dir / "relay-client"), "--name", "alice", "--host", "localhost", "--port",
-                               str(relay.port), "--insecure-plaintext", "--connect-timeout", "5"],
+                               str(relay.port), "--insecure-plaintext", "--trust-relay", "--connect-timeout", "5"],
                               relay_env, stdin=subprocess.PIPE)
         try:
             client.stderr.wait_for("bob is here")
@@ -238,7 +239,7 @@ def test_format_characters_separators_and_padding_are_neutralised(bin_dir, relay
 
     with FakeRelay(serve) as relay:
         client = RelayProcess([str(bin_dir / "relay-client"), "--name", "alice", "--port", str(relay.port),
-                               "--insecure-plaintext"], relay_env, stdin=subprocess.PIPE)
+                               "--insecure-plaintext", "--trust-relay"], relay_env, stdin=subprocess.PIPE)
         try:
             lines = client.stdout.wait_count(len(messages))
         finally:
@@ -396,7 +397,7 @@ def test_status_lines_on_a_terminal_are_marked_as_no_peer_can(bin_dir, relay_env
     env["TERM"] = "xterm"
     with FakeRelay(serve) as relay:
         proc = subprocess.Popen([str(bin_dir / "relay-client"), "--name", "alice", "--port", str(relay.port),
-                                 "--insecure-plaintext"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 "--insecure-plaintext", "--trust-relay"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=slave, cwd=env["HOME"])
         os.close(slave)
         try:

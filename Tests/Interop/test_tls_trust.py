@@ -134,7 +134,7 @@ def test_two_clients_chat_over_tls_with_only_name_and_port(relay_server, bin_dir
     """The quick start: TLS on, trust on first use, no flag beyond --name (and --port,
     as the test's relay listens on a free port)."""
     with relay_server() as server:
-        argv = [str(bin_dir / "relay-client"), "--port", str(server.port), "--name"]
+        argv = [str(bin_dir / "relay-client"), "--port", str(server.port), "--trust-relay", "--name"]
         alice = RelayProcess(argv + ["alice"], relay_env, stdin=subprocess.PIPE)
         bob = None
         try:
