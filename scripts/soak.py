@@ -5,7 +5,7 @@
 
 A real ``relay-server --insecure-plaintext --port 0`` is started (the binary from
 ``--server``, else $RELAY_SERVER, else $RELAY_BIN_DIR/relay-server, else the debug
-build's). Two honest peers, written from ../shared/PROTOCOL.md (Tests/Interop/relaypeer.py),
+build's). Two honest peers, written from the contract (PROTOCOL.md) (Tests/Interop/relaypeer.py),
 join and stream sealed, numbered messages both ways at a steady rate. The first quarter
 of the run is quiet (latency baseline); for the rest, abusers run in their own processes:
 

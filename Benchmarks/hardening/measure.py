@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hardening measurements for relay-server (loopback only).
 
-What it measures (wire contract: /work/shared/PROTOCOL.md sections 1, 2, 6):
+What it measures (wire contract: the contract PROTOCOL.md sections 1, 2, 6):
 
 1. prejoin: relay RSS (VmRSS, VmHWM from /proc/PID/status) while N connections
    that never joined each send a DATA header announcing a 1,048,575-byte body

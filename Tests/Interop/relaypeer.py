@@ -1,4 +1,4 @@
-"""An independent Python peer for the relay, written from ../shared/PROTOCOL.md alone.
+"""An independent Python peer for the relay, written from the contract (PROTOCOL.md) alone.
 
 - Section 1: the v1 frame codec (``length:u32 | type:u8 | body``) and HELLO/WELCOME bodies.
 - Section 3: ``seal``/``open_sealed`` (HKDF-SHA256 keys, AES-256-CBC + PKCS7, HMAC-SHA256

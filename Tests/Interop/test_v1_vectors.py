@@ -10,7 +10,7 @@ import pytest
 
 import relaypeer as rp
 
-# The contract's vectors as copied into the repository (never ../shared).
+# The contract's vectors as copied into the repository (never the shared folder beside the checkout).
 VECTORS = Path(__file__).resolve().parents[1] / "RelayCryptoTests" / "Vectors" / "seal-v1.json"
 
 
