@@ -7,36 +7,12 @@ import Testing
 /// Large chunks leave the queue as soon as they are written, even while the queue is
 /// not empty (a receiver that never catches up), and the largest is reused.
 struct OutputQueueLargeChunkTests {
-    /// Records the start address of every vector offered; takes at most the scripted
-    /// number of bytes per call.
-    final class AddressWriter {
-        var budgets: [Int]
-        var offered: [[UnsafeRawPointer]] = []
-        var written: [UInt8] = []
-
-        init(budgets: [Int]) { self.budgets = budgets }
-
-        func write(_ vectors: UnsafeBufferPointer<iovec>) -> IOResult {
-            offered.append(vectors.map { UnsafeRawPointer($0.iov_base!) })
-            var remaining = budgets.isEmpty ? Int.max : budgets.removeFirst()
-            var total = 0
-            for vector in vectors where remaining > 0 {
-                let take = min(remaining, vector.iov_len)
-                written.append(contentsOf: UnsafeRawBufferPointer(start: vector.iov_base, count: take))
-                total += take
-                remaining -= take
-                if take < vector.iov_len { break }
-            }
-            return .processed(total)
-        }
-    }
-
     @Test func aWrittenLargeChunkIsReusedWhileTheQueueIsStillBusy() throws {
         let size = 256 * 1024
         let first = OutputQueueTests.bytes(size, seed: 1)
         let second = OutputQueueTests.bytes(size, seed: 2)
         let third = OutputQueueTests.bytes(size, seed: 3)
-        let writer = AddressWriter(budgets: [size])
+        let writer = OutputQueueTests.ScriptedWriter(budgets: [size])
         let queue = OutputQueue { writer.write($0) }
         queue.append(first)
         queue.append(second)

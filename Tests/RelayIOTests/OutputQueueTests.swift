@@ -12,12 +12,15 @@ struct OutputQueueTests {
         var written: [UInt8] = []
         var calls = 0
         var vectorCounts: [Int] = []
+        /// The start address of every vector offered, per call.
+        var offered: [[UnsafeRawPointer]] = []
 
         init(budgets: [Int?]) { self.budgets = budgets }
 
         func write(_ vectors: UnsafeBufferPointer<iovec>) -> IOResult {
             calls += 1
             vectorCounts.append(vectors.count)
+            offered.append(vectors.map { UnsafeRawPointer($0.iov_base!) })
             let budget = budgets.isEmpty ? Int.max : budgets.removeFirst()
             guard var remaining = budget else { return .wouldBlock }
             var total = 0
