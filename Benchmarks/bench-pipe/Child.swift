@@ -81,6 +81,13 @@ final class Child {
         return reap(options: 0)
     }
 
+    /// VmHWM of /proc/PID/status, KiB; nil once the process has exited.
+    func residentHighWaterKiB() -> Int? {
+        guard usage == nil else { return nil }
+        return LineFile.lines("/proc/\(pid)/status")?.first { $0.hasPrefix("VmHWM:") }
+            .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }.first }
+    }
+
     /// The last lines of the child's standard error (for error messages).
     func stderrTail(_ count: Int = 6) -> String {
         (LineFile.lines(stderrPath) ?? []).suffix(count).joined(separator: " | ")

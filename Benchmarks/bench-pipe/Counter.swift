@@ -12,6 +12,8 @@ struct Counter {
     let checksum: Bool
     /// Give up when nothing arrives for this long.
     let stallSeconds: Double
+    /// Called about every 50 ms while bytes flow (peak RSS sampling).
+    var sample: () -> Void = {}
 
     struct Outcome: Sendable {
         var received = 0
@@ -27,6 +29,7 @@ struct Counter {
         var sum = StreamChecksum()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
+        var sampled = 0.0
         while stopAt.map({ outcome.received < $0 }) ?? true {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(stallSeconds * 1000))
@@ -46,6 +49,10 @@ struct Counter {
             if outcome.firstByte == nil { outcome.firstByte = now }
             outcome.lastByte = now
             outcome.received += count
+            if now - sampled > 0.05 {
+                sampled = now
+                sample()
+            }
             if checksum { sum.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
         }
         if checksum { outcome.sum = sum.finished() }

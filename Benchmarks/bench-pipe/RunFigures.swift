@@ -34,16 +34,17 @@ struct ProcessFigures: Codable, Sendable {
     let systemSeconds: Double
     /// CPU seconds per GiB moved (start-up and handshakes included).
     let cpuSecondsPerGiB: Double
-    /// VmHWM at exit (`ru_maxrss`), KiB.
+    /// VmHWM (/proc/PID/status) sampled every 50 ms while bytes flowed, KiB; the last
+    /// 50 ms before an exit are missed. `ru_maxrss` when never sampled (see PeakSamples).
     let peakKiB: Int
     let exitCode: Int32
 
-    init(_ usage: ChildUsage, bytes: Int) {
+    init(_ usage: ChildUsage, bytes: Int, sampledPeakKiB: Int?) {
         cpuSeconds = usage.cpuSeconds
         userSeconds = usage.userSeconds
         systemSeconds = usage.systemSeconds
         cpuSecondsPerGiB = usage.cpuSeconds / (Double(bytes) / Double(1 << 30))
-        peakKiB = usage.peakKiB
+        peakKiB = sampledPeakKiB ?? usage.peakKiB
         exitCode = usage.exitCode
     }
 }

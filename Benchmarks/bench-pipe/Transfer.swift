@@ -16,6 +16,7 @@ struct Transfer {
     func run(_ row: inout some Row) -> RunFigures {
         var figures = RunFigures(row: row.name, bytes: bytes)
         var children: [(String, Child)] = []
+        let peaks = PeakSamples()
         do {
             let output = try PipePair()
             let input = try PipePair()
@@ -35,8 +36,12 @@ struct Transfer {
             let feederInput = input.writeEnd
             feederOwnsInput = true
             let feeder = Worker("feeder") { Feeder(fd: feederInput, count: bytes).run() }
-            let counted = Counter(fd: output.readEnd, stopAt: row.receiverSeesEnd ? nil : bytes, checksum: checksum,
-                                  stallSeconds: Self.stallSeconds).run()
+            var counter = Counter(fd: output.readEnd, stopAt: row.receiverSeesEnd ? nil : bytes, checksum: checksum,
+                                  stallSeconds: Self.stallSeconds)
+            let sampling = children
+            counter.sample = { for (role, child) in sampling { peaks.note(role, child.residentHighWaterKiB()) } }
+            let counted = counter.run()
+            counter.sample()
             if counted.error != nil || counted.received < bytes {
                 // The sender may be stuck: stopping it unblocks the feeder (EPIPE).
                 sender.stop(within: 2)
@@ -51,10 +56,11 @@ struct Transfer {
         } catch {
             figures.problems.append("\(error)")
         }
+        for (role, child) in children where role == "relay" { peaks.note(role, child.residentHighWaterKiB()) }
         for (role, child) in children {
             let exited = !child.isRunning
             guard let usage = child.stop(within: 5) else { continue }
-            figures.processes[role] = ProcessFigures(usage, bytes: bytes)
+            figures.processes[role] = ProcessFigures(usage, bytes: bytes, sampledPeakKiB: peaks.kib[role])
             if exited, row.receiverSeesEnd, usage.exitCode != 0 {
                 figures.problems.append("\(child.label) exited with status \(usage.exitCode): \(child.stderrTail())")
             }
@@ -82,5 +88,17 @@ struct Transfer {
             figures.setupSeconds = first - started
             figures.transferSeconds = last - first
         }
+    }
+}
+
+/// The largest VmHWM seen of each role while the bytes flowed (/proc/PID/status).
+/// `wait4`'s ru_maxrss cannot serve: posix_spawn's child shares the benchmark's memory
+/// until it execs, so ru_maxrss starts at the benchmark's own resident size.
+final class PeakSamples {
+    private(set) var kib: [String: Int] = [:]
+
+    func note(_ role: String, _ value: Int?) {
+        guard let value else { return }
+        kib[role] = max(kib[role] ?? 0, value)
     }
 }
