@@ -88,6 +88,16 @@ let package = Package(
             ],
             path: "Benchmarks/bench-relay"
         ),
+        .executableTarget(
+            name: "bench-pipe",
+            dependencies: [
+                // relay-server, relay-client: so that `swift run -c release bench-pipe` builds
+                // the programs it measures beside it (its default --bin-dir).
+                "relay-server", "relay-client",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/bench-pipe"
+        ),
 
         // MARK: Fuzz targets (scripts/fuzz.sh builds them with libFuzzer; a plain build
         // gives executables that replay the input files named as arguments)

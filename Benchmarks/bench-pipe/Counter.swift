@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The consumer: reads the receiver's standard output, counts the bytes and checksums
+/// them, until end of file, or, for a receiver that never sees an end (ncat's broker
+/// keeps its clients connected), until `stopAt` bytes came.
+struct Counter {
+    let fd: Int32
+    /// Stop at this many bytes instead of at end of file (nil: read to end of file).
+    let stopAt: Int?
+    let checksum: Bool
+    /// Give up when nothing arrives for this long.
+    let stallSeconds: Double
+    /// Called about every 50 ms while bytes flow (peak RSS sampling).
+    var sample: () -> Void = {}
+
+    struct Outcome: Sendable {
+        var received = 0
+        var firstByte: Double?
+        var lastByte: Double?
+        var sum: (UInt64, UInt64)?
+        var cpuSeconds = 0.0
+        var error: String?
+    }
+
+    func run() -> Outcome {
+        var outcome = Outcome()
+        var sum = StreamChecksum()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var sampled = 0.0
+        while stopAt.map({ outcome.received < $0 }) ?? true {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(stallSeconds * 1000))
+            if ready < 0, errno == EINTR { continue }
+            guard ready > 0 else {
+                outcome.error = "nothing arrived for \(Int(stallSeconds)) s after \(outcome.received) bytes"
+                break
+            }
+            let count = read(fd, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                outcome.error = "read from the receiver: \(String(cString: strerror(errno)))"
+                break
+            }
+            if count == 0 { break }
+            let now = MonotonicClock.now()
+            if outcome.firstByte == nil { outcome.firstByte = now }
+            outcome.lastByte = now
+            outcome.received += count
+            if now - sampled > 0.05 {
+                sampled = now
+                sample()
+            }
+            if checksum { sum.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
+        }
+        if checksum { outcome.sum = sum.finished() }
+        outcome.cpuSeconds = MonotonicClock.threadCPUSeconds()
+        return outcome
+    }
+}

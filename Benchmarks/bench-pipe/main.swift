@@ -1,0 +1,2 @@
+// The bench-pipe executable: see BenchPipeCommand.
+BenchPipeCommand.main()
