@@ -70,9 +70,17 @@ extension RelayClient {
         if local?.isInputOpen == true, !standardInputReader.isActive, inputWanted { standardInputReader.feed(.read) }
     }
 
+    /// Leaving: the last progress figures, standard output's flags back, and the service
+    /// reaped (given a moment when its output already ended, as it is exiting; else
+    /// stopped) and its exit reported.
     func finishLocalStreams() {
         progress?.finish()
         local?.restoreFlags()
-        service?.terminate()
+        guard let service, service.waitStatus == nil else { return }
+        if local?.isInputOpen != false || !service.reap(within: 2) {
+            service.terminate()
+            service.reap(within: 2)
+        }
+        if service.waitStatus != nil { terminal.status("* the service \(service.exitDescription)") }
     }
 }

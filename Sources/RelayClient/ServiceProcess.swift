@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CRelayShims
 import RelayIO
+import RelayTLS
 
 /// A service (`--exec CMD`): `/bin/sh -c CMD` with its standard input and output on
 /// non-blocking pipes the client's loop watches (standard error is the client's). The
@@ -84,5 +85,29 @@ final class ServiceProcess {
     func terminate() {
         guard waitStatus == nil else { return }
         kill(pid, SIGTERM)
+    }
+
+    /// Reaps the child without the loop (the client is leaving): waits at most `seconds`
+    /// for it to exit. True once its wait status is known.
+    @discardableResult
+    func reap(within seconds: Double) -> Bool {
+        let deadline = MonotonicClock.now() + seconds
+        while waitStatus == nil {
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid {
+                waitStatus = status
+            } else if result < 0, errno != EINTR {
+                // libev reaped it already; its watcher holds the status.
+                waitStatus = watcher?.waitStatus
+                break
+            } else if MonotonicClock.now() >= deadline {
+                break
+            } else {
+                usleep(10_000)
+            }
+        }
+        watcher?.invalidate()
+        return waitStatus != nil
     }
 }
