@@ -2,6 +2,9 @@
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/prctl.h>
 #include "CRelayShims.h"
 #include <openssl/rand.h>
 #include <openssl/ec.h>
@@ -24,12 +27,37 @@ void CRelayShims_ev_signal_init(ev_signal *watcher, CRelayShims_ev_signal_cb cb,
     ev_signal_init(watcher, cb, signum);
 }
 
+void CRelayShims_ev_child_init(ev_child *watcher, CRelayShims_ev_child_cb cb, int pid) {
+    ev_child_init(watcher, cb, pid, 0);
+}
+
 int CRelayShims_ev_is_active(const void *watcher) { return ev_is_active(watcher); }
 
 int CRelayShims_accept4_nonblocking(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 int CRelayShims_mallopt_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 int CRelayShims_pipe2_nonblocking(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
 int CRelayShims_fcntl_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+int CRelayShims_spawn_shell(const char *command, int stdin_fd, int stdout_fd) {
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    if (stdin_fd != 0) { dup2(stdin_fd, 0); close(stdin_fd); }
+    if (stdout_fd != 1) { dup2(stdout_fd, 1); close(stdout_fd); }
+    int flags = fcntl(0, F_GETFL);
+    if (flags >= 0) fcntl(0, F_SETFL, flags & ~O_NONBLOCK);
+    flags = fcntl(1, F_GETFL);
+    if (flags >= 0) fcntl(1, F_SETFL, flags & ~O_NONBLOCK);
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+}
 long CRelayShims_splice_nonblocking(int fd_in, int fd_out, size_t len) {
     return splice(fd_in, NULL, fd_out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 }

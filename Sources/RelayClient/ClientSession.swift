@@ -45,6 +45,12 @@ public enum ClientInput: Equatable, Sendable {
     /// A line longer than the limit was skipped.
     case overlongLine(byteCount: Int)
     case endOfInput
+    /// Pipe mode: bytes read from standard input (or a service's output), sent as they
+    /// are (at most ``ClientSession/maximumStreamChunk`` bytes).
+    case chunk([UInt8])
+    /// Pipe mode or a service: the local output (standard output, or the service's
+    /// input) was written out and closed after the peer's end.
+    case outputClosed
     /// The current time (``MonotonicClock`` seconds), given by a periodic timer.
     case tick(Double)
 }
@@ -63,6 +69,11 @@ public enum ClientAction: Equatable, Sendable {
     case status(String)
     /// Start reading standard input, splitting lines at this length.
     case startInput(maximumLineCount: Int)
+    /// Pipe mode (and a service's input): these bytes, unchanged, to the local output.
+    case writeStream([UInt8])
+    /// Pipe mode or a service: the peer's end arrived; close the local output once
+    /// written.
+    case endStream
     /// Stop everything and exit with this status.
     case exit(Int32)
 }
@@ -114,6 +125,13 @@ public final class ClientSession {
         public var identity: Ed25519PrivateKey?
         /// Where verified peers are recorded; nil: nowhere (nothing is recorded).
         public var knownPeers: KnownPeers?
+        /// `--pipe`: standard input's bytes are the stream (no lines, no commands).
+        public var pipe = false
+        /// `--exec` in line mode: messages go to the service as bare lines and its lines
+        /// are messages (no commands).
+        public var service = false
+        /// The room code for `/status` (nil: the default room).
+        public var roomLabel: String?
         /// The clock (seconds), for the 10 s notice.
         public var clock: () -> Double = { MonotonicClock.now() }
 
@@ -131,21 +149,21 @@ public final class ClientSession {
     static let slowAgreement = 10.0
 
     let settings: Settings
-    private(set) var state = State.awaitingWelcome
-    private var trustRelay: Bool { settings.trustRelay || settings.legacy }
-    private var cipher: AuthenticatedCipher?
-    private var legacyCipher: AESCBCCipher?
+    var state = State.awaitingWelcome
+    var trustRelay: Bool { settings.trustRelay || settings.legacy }
+    private(set) var cipher: AuthenticatedCipher?
+    private(set) var legacyCipher: AESCBCCipher?
     private var sessionKey: [UInt8] = []
     /// The peer of a room of two.
-    private var peer: PeerName?
+    private(set) var peer: PeerName?
     /// A room of more than two (trust-relay only): the others present.
-    private var groupRoom = false
-    private var members: [[UInt8]] = []
+    private(set) var groupRoom = false
+    private(set) var members: [[UInt8]] = []
     private(set) var maxFrame: UInt32
     /// A peer was here once (issue 13: end of input after it left need not wait).
-    private var hadPeer = false
+    private(set) var hadPeer = false
     /// Trust-relay: messages sent since the last peer left (queued by the relay).
-    private var sentWithoutPeer = 0
+    var sentWithoutPeer = 0
     private let identity: Ed25519PrivateKey
 
     // End-to-end state.
@@ -153,12 +171,24 @@ public final class ClientSession {
     private(set) var agreementCount = 0
     private(set) var abortedCount = 0
     /// Lines typed before the peer's identity record arrived.
-    private(set) var pending: [[UInt8]] = []
+    var pending: [[UInt8]] = []
     /// The number of the last agreement whose SAS was shown.
     private var lastSASAgreement: Int?
     private(set) var peerVerified = false
     /// `/verify` was typed for this agreement before the peer's identity record arrived.
     private var verifyOnIdentity: Int?
+
+    // Counters for `/status`, and the two ends of a stream (pipe mode, services).
+    /// Messages (pipe mode: chunks) sealed and sent.
+    public internal(set) var messagesSent = 0
+    /// Messages (pipe mode: chunks) opened and accepted.
+    public internal(set) var messagesReceived = 0
+    /// This side's end (end record, or empty relay-key message) was sent.
+    var ownEnded = false
+    /// The peer's end arrived (kept when the peer leaves, unlike its agreement).
+    var streamPeerEnded = false
+    /// The local output was closed after the peer's end.
+    var outputClosed = false
 
     public init(settings: Settings) {
         self.settings = settings
@@ -252,6 +282,13 @@ public final class ClientSession {
             endOfInput(&actions)
         case (_, .endOfInput):
             break
+        case (.chatting, .chunk(let bytes)):
+            sendChunk(bytes, &actions)
+        case (_, .chunk):
+            break
+        case (_, .outputClosed):
+            outputClosed = true
+            finishIfReady(&actions)
         }
         return actions
     }
@@ -340,6 +377,7 @@ public final class ClientSession {
             actions.append(.status("* \(name) left"))
             return
         }
+        if settings.pipe, streamPeerLeft(name, &actions) { return }
         if let agreement, agreement.peerIdentity != nil, !agreement.peerEnded {
             actions.append(.status("! \(name) left without its end record: \(name)'s last messages may have been lost"))
         }
@@ -350,7 +388,7 @@ public final class ClientSession {
         peerVerified = false
         verifyOnIdentity = nil
         sentWithoutPeer = 0
-        if !pending.isEmpty {
+        if !pending.isEmpty, !settings.pipe {
             actions.append(.status("* \(pending.count) line\(pending.count == 1 ? "" : "s") typed for \(name) and not sent: discarded"))
             pending.removeAll()
         }
@@ -362,7 +400,12 @@ public final class ClientSession {
     private func receiveRelayKeyed(_ body: [UInt8], from sender: String, _ actions: inout [ClientAction]) {
         if let legacyCipher {
             if let plaintext = try? legacyCipher.decrypt(body) {
-                actions.append(.display("peer: \(DisplayText.line(from: plaintext))"))
+                messagesReceived += 1
+                if settings.service {
+                    deliverLine(plaintext, &actions)
+                } else {
+                    actions.append(.display("peer: \(DisplayText.line(from: plaintext))"))
+                }
             } else {
                 actions.append(.status("! a message from the peer could not be decrypted; skipped"))
             }
@@ -371,7 +414,15 @@ public final class ClientSession {
         guard let cipher else { return }
         do {
             let plaintext = try cipher.open(body)
-            actions.append(.display("\(sender): \(DisplayText.line(from: plaintext))"))
+            if settings.pipe {
+                receiveRelayKeyedChunk(plaintext, from: sender, &actions)
+            } else if settings.service {
+                messagesReceived += 1
+                deliverLine(plaintext, &actions)
+            } else {
+                messagesReceived += 1
+                actions.append(.display("\(sender): \(DisplayText.line(from: plaintext))"))
+            }
         } catch {
             actions.append(.status("! a message from \(sender) could not be opened (not authentic under the session key); skipped"))
         }
@@ -470,12 +521,23 @@ public final class ClientSession {
         switch opened.kind {
         case .identity:
             refuse("! \(peer) sent a second identity record: refused", &actions)
+        case .chat where settings.pipe:
+            actions.append(.status("! a chat message from \(peer) is not part of a stream (pipe mode): refused"))
         case .chat:
-            actions.append(.display("\(peer): \(DisplayText.line(from: opened.content))"))
+            messagesReceived += 1
+            if settings.service {
+                deliverLine(opened.content, &actions)
+            } else {
+                actions.append(.display("\(peer): \(DisplayText.line(from: opened.content))"))
+            }
+        case .stream where settings.pipe:
+            messagesReceived += 1
+            actions.append(.writeStream(opened.content))
         case .stream:
             actions.append(.status("! stream bytes from \(peer) (pipe mode) are not shown in line mode: refused"))
         case .end:
             agreement.peerEnded = true
+            if settings.pipe || settings.service { peerStreamEnded(&actions) }
         case nil:
             actions.append(.status("! a record of unknown kind \(opened.kindByte) from \(peer): refused"))
         }
@@ -514,8 +576,11 @@ public final class ClientSession {
         }
         if verifyOnIdentity == agreement.number, !peerVerified { record(key, peer: peer, &actions) }
         verifyOnIdentity = nil
-        for line in pending {
-            if let record = agreement.seal(.chat, line) { actions.append(.sendData(record)) }
+        for content in pending {
+            if let record = agreement.seal(settings.pipe ? .stream : .chat, content) {
+                actions.append(.sendData(record))
+                messagesSent += 1
+            }
         }
         pending.removeAll()
         if state == .finishing { finishIfReady(&actions) }
@@ -525,38 +590,47 @@ public final class ClientSession {
     private var isReady: Bool { agreement?.peerIdentity != nil && state != .done(0) }
 
     private func line(_ text: [UInt8], _ actions: inout [ClientAction]) {
-        if trustRelay {
-            if let legacyCipher {
-                actions.append(.sendData(legacyCipher.encrypt(text)))
-            } else if let cipher {
-                actions.append(.sendData(cipher.seal(text)))
-                if !groupRoom, peer == nil { sentWithoutPeer += 1 }
-            }
-            return
-        }
         var message = text
-        if text.first == UInt8(ascii: "/") {
-            if text.count >= 2, text[1] == UInt8(ascii: "/") {
-                message = Array(text.dropFirst())
-            } else {
-                command(String(decoding: text, as: UTF8.self), &actions)
+        if !settings.service {
+            switch ClientCommand.parse(text) {
+            case .message(let typed):
+                message = typed
+            case .command(let command):
+                run(command, &actions)
                 return
             }
         }
+        if trustRelay {
+            sendRelayKeyed(message, &actions)
+            return
+        }
         if let agreement, agreement.peerIdentity != nil {
-            if let record = agreement.seal(.chat, message) { actions.append(.sendData(record)) }
+            if let record = agreement.seal(.chat, message) {
+                actions.append(.sendData(record))
+                messagesSent += 1
+            }
         } else {
             pending.append(message)
         }
     }
 
-    private func command(_ text: String, _ actions: inout [ClientAction]) {
-        let words = text.split(separator: " ", omittingEmptySubsequences: true)
-        guard words.first == "/verify" else {
-            actions.append(.status("! unknown command \(DisplayText.line(from: Array((words.first ?? "").utf8))) (commands: /verify, /verify DDD DDD; // sends a line starting with /)"))
+    /// Seals `bytes` under K (legacy: the raw key) and sends it; `counted` messages show
+    /// in `/status` (a stream's empty end message does not).
+    func sendRelayKeyed(_ bytes: [UInt8], counted: Bool = true, _ actions: inout [ClientAction]) {
+        if let legacyCipher {
+            actions.append(.sendData(legacyCipher.encrypt(bytes)))
+        } else if let cipher {
+            actions.append(.sendData(cipher.seal(bytes)))
+            if !groupRoom, peer == nil { sentWithoutPeer += 1 }
+        } else {
             return
         }
-        let digits = words.dropFirst().joined()
+        if counted { messagesSent += 1 }
+    }
+
+    /// `/verify` or `/verify DDD DDD` (7.4): `arguments` are the words after the command.
+    func verify(_ arguments: [String], _ actions: inout [ClientAction]) {
+        let digits = arguments.joined()
         guard digits.isEmpty || (digits.count == 6 && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber)) else {
             actions.append(.status("! usage: /verify, or /verify DDD DDD with the six digits of the SAS"))
             return
@@ -612,10 +686,13 @@ public final class ClientSession {
     /// At end of input: once everything can be delivered, end record (end-to-end) and
     /// BYE. After the peer left with nothing undelivered, at once (issue 13).
     @discardableResult
-    private func finishIfReady(_ actions: inout [ClientAction]) -> Bool {
+    func finishIfReady(_ actions: inout [ClientAction]) -> Bool {
         guard state == .finishing else { return false }
         let ready: Bool
-        if settings.legacy {
+        if settings.pipe {
+            sendStreamEnd(&actions)
+            ready = ownEnded && streamPeerEnded && outputClosed
+        } else if settings.legacy {
             ready = true
         } else if groupRoom {
             ready = !members.isEmpty
@@ -660,7 +737,7 @@ public final class ClientSession {
         finish(ClientExit.security, &actions)
     }
 
-    private func fail(_ line: String, _ actions: inout [ClientAction]) {
+    func fail(_ line: String, _ actions: inout [ClientAction]) {
         actions.append(.status(line))
         finish(ClientExit.failure, &actions)
     }

@@ -50,18 +50,23 @@ public final class RelayClient {
         case security = 3
     }
 
-    private let configuration: RelayClientConfiguration
+    let configuration: RelayClientConfiguration
     private let name: PeerName
-    private let loop = EventLoop.makeDefault()
-    private let connection: RelayConnection
-    private let session: ClientSession
-    private let terminal = Terminal()
-    private var exitCode: Int32?
-    private var inputWanted = false
+    let loop = EventLoop.makeDefault()
+    let connection: RelayConnection
+    let session: ClientSession
+    let terminal = Terminal()
+    var exitCode: Int32?
+    var inputWanted = false
+    /// Pipe mode or a service: the raw streams (nil: line mode on the terminal).
+    var local: LocalStreams?
+    var service: ServiceProcess?
+    var progress: ProgressMeter?
+    var localWriter: IOWatcher?
 
-    private var socketReader: IOWatcher!
+    var socketReader: IOWatcher!
     private var socketWriter: IOWatcher!
-    private var standardInputReader: IOWatcher!
+    var standardInputReader: IOWatcher!
     private var byeTimer: TimerWatcher!
     private var welcomeTimer: TimerWatcher!
     private var tickTimer: TimerWatcher!
@@ -112,6 +117,9 @@ public final class RelayClient {
         settings.trustRelay = configuration.trustRelay || configuration.legacy
         settings.requireVerified = configuration.requireVerified
         settings.identity = identity
+        settings.pipe = configuration.pipe
+        settings.service = configuration.exec != nil && !configuration.pipe
+        settings.roomLabel = configuration.roomCode
         settings.knownPeers = KnownPeers(besideKnownServers: configuration.knownServersPath ?? KnownServers.defaultPath())
         session = ClientSession(settings: settings)
         socketReader = IOWatcher(loop: loop, fd: fd, events: .read) { [weak self] _ in self?.handleSocketReadable() }
@@ -128,6 +136,7 @@ public final class RelayClient {
 
     /// Runs until the conversation ends; returns the process's exit status.
     public func run() -> ExitStatus {
+        guard startLocalStreams() else { return .failure }
         connection.sendHello(name: name, room: configuration.roomCode.map(RoomCode.room(for:)))
         flushSocket()
         socketReader.start()
@@ -170,11 +179,12 @@ public final class RelayClient {
             perform(session.handle(input))
         }
         terminal.flushOutput()
+        flushLocal()
         flushSocket()
-        if exitCode == nil, connection.stream.hasBufferedInput { socketReader.feed(.read) }
+        if exitCode == nil, socketReader.isActive, connection.stream.hasBufferedInput { socketReader.feed(.read) }
     }
 
-    private func flushSocket() {
+    func flushSocket() {
         guard exitCode == nil else { return }
         do {
             if try connection.flush() {
@@ -192,7 +202,7 @@ public final class RelayClient {
 
     // MARK: Session actions
 
-    private func perform(_ actions: [ClientAction]) {
+    func perform(_ actions: [ClientAction]) {
         for action in actions {
             switch action {
             case .sendData, .sendPong:
@@ -206,7 +216,16 @@ public final class RelayClient {
                 terminal.status(line)
             case .startInput(let maximumLineCount):
                 terminal.setMaximumLineCount(maximumLineCount)
+                local?.setMaximumContent(maximumLineCount)
                 inputWanted = true
+            case .writeStream(let bytes):
+                local?.write(bytes)
+                if let progress {
+                    progress.received(bytes.count)
+                    progress.update()
+                }
+            case .endStream:
+                local?.closeWhenWritten()
             case .exit(let code):
                 finish(code)
                 return
@@ -217,19 +236,24 @@ public final class RelayClient {
     // MARK: Standard input
 
     /// Reads standard input while the session wants lines and the send queue is below
-    /// its limit (backpressure: a fast pipe waits for the relay).
-    private func updateInputWatcher() {
-        guard inputWanted, terminal.isInputOpen else { return }
-        if connection.output.byteCount >= configuration.sendQueueLimit {
+    /// its limit (backpressure: a fast pipe waits for the relay), and not while stream
+    /// bytes wait for the peer's identity record.
+    func updateInputWatcher() {
+        guard inputWanted, local?.isInputOpen ?? terminal.isInputOpen else { return }
+        if connection.output.byteCount >= configuration.sendQueueLimit || session.isHoldingInput {
             standardInputReader.stop()
         } else if connection.output.byteCount < configuration.sendQueueLimit / 2 {
             standardInputReader.start()
         }
     }
 
-    private func handleStandardInput() {
-        let inputs = terminal.readInput()
-        if !terminal.isInputOpen { standardInputReader.invalidate() }
+    func handleStandardInput() {
+        let inputs = local?.readInput() ?? terminal.readInput()
+        if !(local?.isInputOpen ?? terminal.isInputOpen) { standardInputReader.invalidate() }
+        if let progress {
+            for case .chunk(let bytes) in inputs { progress.sent(bytes.count) }
+            progress.update()
+        }
         for input in inputs {
             guard exitCode == nil else { break }
             perform(session.handle(input))
@@ -240,12 +264,13 @@ public final class RelayClient {
 
     // MARK: Exit
 
-    private func finish(_ code: Int32) {
+    func finish(_ code: Int32) {
         guard exitCode == nil else { return }
         terminal.flushOutput()
         // A last write attempt, so that a BYE queued just before leaves with us.
         if exitCode == nil { _ = try? connection.flush() }
         exitCode = code
+        finishLocalStreams()
         socketReader.invalidate()
         socketWriter.invalidate()
         standardInputReader.invalidate()

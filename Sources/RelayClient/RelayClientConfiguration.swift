@@ -19,6 +19,16 @@ public struct RelayClientConfiguration: Sendable {
     public var byeTimeout = 5.0
     /// Bytes queued for the relay at which reading standard input pauses.
     public var sendQueueLimit = 4 * 1024 * 1024
+    /// `--pipe`: standard input's bytes are the stream, the peer's stream goes to
+    /// standard output unchanged.
+    public var pipe = false
+    /// `--exec CMD`: serve CMD (its output is what is sent, what arrives is its input).
+    public var exec: String?
+    /// Show progress (bytes, rate, time) on standard error in pipe mode.
+    public var progress = false
+    /// Bytes waiting for standard output (or the service's input) at which the relay
+    /// is no longer read.
+    public var outputQueueLimit = 1024 * 1024
 
     /// `--trust-relay`: messages sealed under the relay's key (sections 3 and 5), which
     /// the relay can read and forge; otherwise end-to-end sessions (section 7).

@@ -126,3 +126,22 @@ extension Watcher where CWatcher == ev_signal {
             handler: { _ in handler() })
     }
 }
+
+/// Fires when a child process exits (default loop only); libev reaps it.
+public typealias ChildWatcher = Watcher<ev_child>
+
+extension Watcher where CWatcher == ev_child {
+    /// A stopped watcher for the child `pid`; start it before the loop runs again, so
+    /// that an early exit is not missed.
+    public convenience init(loop: EventLoop, pid: Int32, handler: @escaping () -> Void) {
+        self.init(
+            loop: loop,
+            initialize: { CRelayShims_ev_child_init($0, { _, watcher, revents in ChildWatcher.fire(watcher?.pointee.data, revents) }, pid) },
+            start: { ev_child_start($0, $1) },
+            stop: { ev_child_stop($0, $1) },
+            handler: { _ in handler() })
+    }
+
+    /// The child's wait status (as `waitpid` gives it) once it exited.
+    public var waitStatus: Int32 { pointer.pointee.rstatus }
+}

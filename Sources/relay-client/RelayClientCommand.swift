@@ -34,6 +34,17 @@ struct RelayClientCommand: ParsableCommand {
             undetected; it is needed for rooms of more than two and for older peers. \
             --legacy speaks the original Python relay's format (no end-to-end).
 
+            Commands. A line starting with / is a command: /help, /quit, /verify, /status             (relay, room, peer, encryption e2e or relay-key, verified or not, messages sent             and received), /who; an unknown one prints the help; // sends a line starting             with /.
+
+            Pipe mode and services. --pipe: standard input's bytes go to the peer unchanged             and the peer's bytes come out on standard output, both directions at once, no             lines and no commands (end-to-end: stream records, then an end record at end of             input). Standard output is closed when the peer's end arrives; the client exits             0 once both ends arrived and everything was written, 1 if the peer left before             its end (its last bytes may have been lost). For unattended use add             --require-verified. For example:
+              tar c dir | relay-client --name a --pipe --room X
+              relay-client --name b --pipe --room X | tar x
+            --exec CMD serves CMD (run with /bin/sh -c): each message received is a line on             its standard input, each line it prints is sent (with --pipe, its raw standard             input and output are the streams); the peer's end closes its standard input and             its exit ends the session once its output was delivered. Programs such as tr,             sed or grep buffer their output when it is a pipe: use stdbuf -oL, e.g.
+              relay-client --name upper --exec 'stdbuf -oL tr a-z A-Z'
+            --progress shows bytes, rate and elapsed time on standard error (the default in             pipe mode when standard error is a terminal; never on standard output).
+
+            Environment. RELAY_HOST, RELAY_PORT, RELAY_NAME and RELAY_ROOM are the defaults             of --host, --port, --name and --room; without --name or RELAY_NAME the name is             the login name.
+
             Rooms. --room CODE (or RELAY_ROOM) joins a room named by a code; --new-room makes a \
             random code, prints '* room code: CODE' to pass on, and joins it. Without either, \
             the relay's default room.
@@ -44,17 +55,30 @@ struct RelayClientCommand: ParsableCommand {
             peer identity, --require-verified and an unverified peer, SAS digits typed that do \
             not match, records replayed, reordered or dropped, restarted key agreements, a room \
             the relay can read without --trust-relay); 64 for bad usage.
-            """
+            """,
+        version: RelayVersion.string
     )
 
-    @Option(help: "Your name in the session: 1 to 32 bytes of UTF-8, no control or format characters, no line separators, no leading or trailing spaces.")
-    var name: String
+    @Option(help: "Your name in the session: 1 to 32 bytes of UTF-8, no control or format characters, no line separators, no leading or trailing spaces (environment: RELAY_NAME; default: the login name).")
+    var name = ClientDefaults.name()
 
-    @Option(help: "The relay's host name or address.")
-    var host = "127.0.0.1"
+    @Option(help: "The relay's host name or address (environment: RELAY_HOST).")
+    var host = ClientDefaults.environment("RELAY_HOST") ?? "127.0.0.1"
 
-    @Option(help: "The relay's TCP port.")
-    var port = 12345
+    @Option(help: "The relay's TCP port (environment: RELAY_PORT).")
+    var port = ClientDefaults.environment("RELAY_PORT").flatMap { Int($0) } ?? 12345
+
+    @Flag(help: "Pipe mode: standard input's bytes go to the peer unchanged and the peer's bytes to standard output (binary safe, any size, both directions at once). No lines, no commands.")
+    var pipe = false
+
+    @Option(help: "Serve CMD (run with /bin/sh -c): each message received is a line on its standard input and each line it prints is sent; with --pipe, its raw standard input and output are the streams. The peer's end closes its input; its exit ends the session. Use stdbuf -oL for programs that buffer pipes.")
+    var exec: String?
+
+    @Flag(help: "Show bytes, rate and elapsed time on standard error in pipe mode (the default when standard error is a terminal).")
+    var progress = false
+
+    @Flag(help: "Never show progress, even on a terminal.")
+    var noProgress = false
 
     @Flag(help: "Use plain TCP instead of TLS (for a relay started with --insecure-plaintext): the session key crosses the network in clear.")
     var insecurePlaintext = false
@@ -103,6 +127,7 @@ struct RelayClientCommand: ParsableCommand {
 
     /// `--name` checked by the protocol's rules (255 bytes in legacy mode, 32 otherwise).
     private func validatedName() throws -> PeerName {
+        guard !name.isEmpty else { throw ValidationError("give --name (or RELAY_NAME): no login name was found") }
         do {
             return try PeerName(
                 validating: Array(name.utf8),
@@ -127,6 +152,9 @@ struct RelayClientCommand: ParsableCommand {
         if newRoom, room != nil { throw ValidationError("use either --room or --new-room, not both") }
         if legacy, room != nil || newRoom { throw ValidationError("--legacy has no rooms") }
         if let room, room.isEmpty { throw ValidationError("--room needs a code") }
+        if pipe, legacy { throw ValidationError("--pipe cannot be combined with --legacy") }
+        if exec != nil, legacy { throw ValidationError("--exec cannot be combined with --legacy") }
+        if let exec, exec.isEmpty { throw ValidationError("--exec needs a command") }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if p12 != nil, cert != nil { throw ValidationError("use either --p12 or --cert/--key, not both") }
         if (p12 == nil) != (p12PasswordEnv == nil) { throw ValidationError("--p12 and --p12-password-env go together") }
@@ -143,13 +171,16 @@ struct RelayClientCommand: ParsableCommand {
         configuration.trustRelay = trustRelay
         configuration.requireVerified = requireVerified
         configuration.knownServersPath = knownServers
+        configuration.pipe = pipe
+        configuration.exec = exec
+        configuration.progress = pipe && !noProgress && (progress || isatty(2) == 1)
         if newRoom {
             let code = RoomCode.random()
             StatusLine.write("* room code: \(code)")
             configuration.roomCode = code
         } else if let room {
             configuration.roomCode = room
-        } else if !legacy, let room = getenv("RELAY_ROOM").map({ String(cString: $0) }), !room.isEmpty {
+        } else if !legacy, let room = ClientDefaults.environment("RELAY_ROOM"), !room.isEmpty {
             configuration.roomCode = room
         }
         if legacy {
@@ -192,5 +223,24 @@ struct RelayClientCommand: ParsableCommand {
             certificate = .pkcs12(path: p12, password: password)
         }
         return try TLSClientContext(trust: trust, clientCertificate: certificate)
+    }
+}
+
+/// Defaults taken from the environment and the system (with getenv: Foundation would add
+/// megabytes to every peak resident size).
+enum ClientDefaults {
+    /// The variable's value, nil when unset.
+    static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// RELAY_NAME, else the login name (empty when neither is known).
+    static func name() -> String {
+        if let name = environment("RELAY_NAME"), !name.isEmpty { return name }
+        if let entry = getpwuid(geteuid()), let login = entry.pointee.pw_name {
+            let name = String(cString: login)
+            if !name.isEmpty { return name }
+        }
+        return environment("LOGNAME") ?? environment("USER") ?? ""
     }
 }

@@ -15,6 +15,7 @@
 typedef void (*CRelayShims_ev_io_cb)(struct ev_loop *loop, ev_io *watcher, int revents);
 typedef void (*CRelayShims_ev_timer_cb)(struct ev_loop *loop, ev_timer *watcher, int revents);
 typedef void (*CRelayShims_ev_signal_cb)(struct ev_loop *loop, ev_signal *watcher, int revents);
+typedef void (*CRelayShims_ev_child_cb)(struct ev_loop *loop, ev_child *watcher, int revents);
 
 /// `EV_DEFAULT`
 struct ev_loop *CRelayShims_ev_default_loop(void);
@@ -26,6 +27,8 @@ void CRelayShims_ev_timer_init(ev_timer *watcher, CRelayShims_ev_timer_cb cb, ev
 void CRelayShims_ev_timer_set(ev_timer *watcher, ev_tstamp after, ev_tstamp repeat);
 /// `ev_signal_init(watcher, cb, signum)`
 void CRelayShims_ev_signal_init(ev_signal *watcher, CRelayShims_ev_signal_cb cb, int signum);
+/// `ev_child_init(watcher, cb, pid, 0)` (default loop only)
+void CRelayShims_ev_child_init(ev_child *watcher, CRelayShims_ev_child_cb cb, int pid);
 /// `ev_is_active(watcher)`
 int CRelayShims_ev_is_active(const void *watcher);
 
@@ -42,6 +45,12 @@ int CRelayShims_pipe2_nonblocking(int fds[2]);
 int CRelayShims_fcntl_set_pipe_size(int fd, int size);
 /// `splice(fd_in, NULL, fd_out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)` (`_GNU_SOURCE`).
 long CRelayShims_splice_nonblocking(int fd_in, int fd_out, size_t len);
+/// fork + exec of `/bin/sh -c command` with `stdin_fd`/`stdout_fd` as the child's
+/// standard input/output (standard error inherited). In the child, before exec: signal
+/// dispositions and mask back to the defaults (the client ignores SIGPIPE, libev blocks
+/// what it watches) and `prctl(PR_SET_PDEATHSIG, SIGTERM)`, so the child is told to stop
+/// when the client dies. Returns the child's pid, or -1 with errno.
+int CRelayShims_spawn_shell(const char *command, int stdin_fd, int stdout_fd);
 
 // MARK: libcrypto (void * forms)
 
