@@ -159,7 +159,7 @@ struct PairsBenchmark {
         report.warmupSeconds = Self.warmup
         report.loadBefore = Self.loadAverage()
         report.descriptorLimit = Self.raiseDescriptorLimit()
-        var tools = PairsTools.find(relayServer: relayServer, twistd: options.twistd, install: !options.noInstall)
+        let tools = PairsTools.find(relayServer: relayServer, twistd: options.twistd, install: !options.noInstall)
         if tools.setpriv == nil {
             report.notes.append("setpriv not found: the forwarders are not tied to the harness's life (no PR_SET_PDEATHSIG)")
         }
