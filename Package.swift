@@ -77,11 +77,13 @@ let package = Package(
             ],
             path: "Benchmarks/bench-crypto"
         ),
+        // What the benchmarks share (finding the programs they run).
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "bench-relay",
             dependencies: [
                 // relay-server: so that `swift run bench-relay` builds the server it measures.
-                "relay-server", "RelayProtocol",
+                "relay-server", "RelayProtocol", "BenchmarkSupport",
                 // COpenSSL, CRelayShims: the TLS path's peers (TLSPeer.swift).
                 "COpenSSL", "CRelayShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -93,7 +95,7 @@ let package = Package(
             dependencies: [
                 // relay-server, relay-client: so that `swift run -c release bench-pipe` builds
                 // the programs it measures beside it (its default --bin-dir).
-                "relay-server", "relay-client",
+                "relay-server", "relay-client", "BenchmarkSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/bench-pipe"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -142,15 +143,9 @@ struct BenchPipeCommand: ParsableCommand {
         return "\(TableReport.format(figures.megabytesPerSecond)) MB/s, CPU s/GiB \(cpu)"
     }
 
-    /// The directory of this executable (/proc/self/exe): the build directory, where
+    /// The directory of this executable: the build directory, where
     /// `swift build -c release` also put relay-server and relay-client.
-    static func executableDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return "." }
-        let path = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-    }
+    static func executableDirectory() -> String { ExecutableLookup.executableDirectory() }
 }
 
 /// `--bytes`: a count, optionally with K, M or G (KiB, MiB, GiB).

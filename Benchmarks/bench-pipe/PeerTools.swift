@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchmarkSupport
 
 /// The programs beside relay-client: socat and ncat (installed with apt-get when missing
 /// and the benchmark runs as root), and setpriv, which ties every child's life to the
@@ -40,14 +41,7 @@ struct PeerTools {
     }
 
     /// `name` on the PATH, if it is there.
-    static func onPath(_ name: String) -> String? {
-        guard let path = getenv("PATH") else { return nil }
-        for directory in String(cString: path).split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
+    static func onPath(_ name: String) -> String? { ExecutableLookup.onPath(name) }
 
     /// `/bin/sh -c command` with its output discarded; true when it exits 0.
     private static func shell(_ command: String) -> Bool {

@@ -1,18 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchmarkSupport
 
 /// Where the programs the harness runs are found.
 enum Tools {
-    /// The directory of this executable (`/proc/self/exe`): the build directory, where
+    /// The directory of this executable: the build directory, where
     /// `swift run -c release bench-relay` also put `relay-server`.
-    static func executableDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return "." }
-        let path = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-    }
+    static func executableDirectory() -> String { ExecutableLookup.executableDirectory() }
 
     /// relay-server beside this executable.
     static func relayServer() -> String? {
@@ -28,12 +23,5 @@ enum Tools {
     }
 
     /// `name` on the PATH, if it is there.
-    static func onPath(_ name: String) -> String? {
-        guard let path = getenv("PATH") else { return nil }
-        for directory in String(cString: path).split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
+    static func onPath(_ name: String) -> String? { ExecutableLookup.onPath(name) }
 }
