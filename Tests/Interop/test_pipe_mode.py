@@ -300,10 +300,12 @@ def test_commands(bin_dir, relay_env, relay_server):
 
 def test_who_and_status_in_a_group_room_with_trust_relay(bin_dir, relay_env, relay_server):
     with relay_server("--insecure-plaintext", "--room-size", "3") as server:
-        clients = [start_client(bin_dir, relay_env, server.port, name, "--trust-relay", "--room", "g")
-                   for name in ("a", "b", "c")]
+        clients = []
         try:
-            clients[0].stderr.wait_for("* c joined")
+            # One after the other, so that the joining order /who shows is a, b, c.
+            for name in ("a", "b", "c"):
+                clients.append(start_client(bin_dir, relay_env, server.port, name, "--trust-relay", "--room", "g"))
+                clients[0].stderr.wait_for("* waiting for a peer to join" if name == "a" else f"* {name} joined")
             clients[0].send_line("/who")
             clients[0].stderr.wait_for("* in the room: a (you), b, c")
             clients[0].send_line("/status")
