@@ -56,20 +56,25 @@ final class LocalStreams {
     /// What the input has now: chunks (raw) or lines, and `.endOfInput` at its end.
     func readInput() -> [ClientInput] {
         guard isInputOpen else { return [] }
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
-        let count = chunk.withUnsafeMutableBytes { Glibc.read(inputFD, $0.baseAddress, $0.count) }
+        // Read straight into the chunk that is sent (no zero-filling, no trimming after).
+        var count = 0
+        var readError: Int32 = 0
+        let chunk = [UInt8](unsafeUninitializedCapacity: chunkSize) { buffer, initialized in
+            count = Glibc.read(inputFD, buffer.baseAddress, buffer.count)
+            readError = errno
+            initialized = max(0, count)
+        }
         if count < 0 {
-            if errno == EINTR || errno == EAGAIN { return [] }
-            StatusLine.write("! cannot read \(ownsDescriptors ? "the service's output" : "standard input"): \(SystemCallError.message(for: errno))")
+            if readError == EINTR || readError == EAGAIN { return [] }
+            StatusLine.write("! cannot read \(ownsDescriptors ? "the service's output" : "standard input"): \(SystemCallError.message(for: readError))")
             return endOfInput()
         }
         if count == 0 { return endOfInput() }
         switch mode {
         case .raw:
-            if count < chunk.count { chunk.removeSubrange(count...) }
             return [.chunk(chunk)]
         case .lines:
-            return chunk.withUnsafeBytes { lines.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }.map {
+            return chunk.withUnsafeBytes { lines.feed($0) }.map {
                 switch $0 {
                 case .line(let text): .line(text)
                 case .overlong(let count): .overlongLine(byteCount: count)

@@ -63,11 +63,16 @@ public final class RelayConnection {
         var bytes: [UInt8] = []
         switch action {
         case .sendData(let body):
+            // The header alone, then the body straight into the queue: a 64 KiB stream
+            // record is copied once (into the queue), not twice.
             if format == .legacy {
-                body.withUnsafeBytes { LegacyFraming.appendFrame(payload: $0, to: &bytes) }
+                LegacyFraming.appendLengthField(payloadCount: body.count, to: &bytes)
             } else {
-                Frame.data(body).encode(into: &bytes)
+                FrameHeader(length: UInt32(truncatingIfNeeded: 1 + body.count), type: .data).write(into: &bytes)
             }
+            output.append(bytes)
+            output.append(body)
+            return true
         case .sendPong(let body):
             guard format == .framed else { return false }
             Frame.pong(body).encode(into: &bytes)

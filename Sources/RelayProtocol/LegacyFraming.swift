@@ -27,11 +27,17 @@ public enum LegacyFraming {
 
     /// Appends `length:u32 | payload` to `buffer`.
     public static func appendFrame(payload: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
-        let length = UInt32(truncatingIfNeeded: payload.count)
+        appendLengthField(payloadCount: payload.count, to: &buffer)
+        buffer.append(contentsOf: payload)
+    }
+
+    /// Appends the 4-byte length field of a frame whose payload is `payloadCount` bytes
+    /// (for a sender that queues the payload itself, without copying it here first).
+    public static func appendLengthField(payloadCount: Int, to buffer: inout [UInt8]) {
+        let length = UInt32(truncatingIfNeeded: payloadCount)
         buffer.append(contentsOf: [
             UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
             UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
         ])
-        buffer.append(contentsOf: payload)
     }
 }
