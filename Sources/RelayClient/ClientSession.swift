@@ -400,12 +400,7 @@ public final class ClientSession {
     private func receiveRelayKeyed(_ body: [UInt8], from sender: String, _ actions: inout [ClientAction]) {
         if let legacyCipher {
             if let plaintext = try? legacyCipher.decrypt(body) {
-                messagesReceived += 1
-                if settings.service {
-                    deliverLine(plaintext, &actions)
-                } else {
-                    actions.append(.display("peer: \(DisplayText.line(from: plaintext))"))
-                }
+                deliverMessage(plaintext, from: "peer", &actions)
             } else {
                 actions.append(.status("! a message from the peer could not be decrypted; skipped"))
             }
@@ -416,15 +411,22 @@ public final class ClientSession {
             let plaintext = try cipher.open(body)
             if settings.pipe {
                 receiveRelayKeyedChunk(plaintext, from: sender, &actions)
-            } else if settings.service {
-                messagesReceived += 1
-                deliverLine(plaintext, &actions)
             } else {
-                messagesReceived += 1
-                actions.append(.display("\(sender): \(DisplayText.line(from: plaintext))"))
+                deliverMessage(plaintext, from: sender, &actions)
             }
         } catch {
             actions.append(.status("! a message from \(sender) could not be opened (not authentic under the session key); skipped"))
+        }
+    }
+
+    /// A message opened, in line mode or for a line service: counted, then a line on the
+    /// service's input, or displayed as `sender: text`.
+    private func deliverMessage(_ content: [UInt8], from sender: String, _ actions: inout [ClientAction]) {
+        messagesReceived += 1
+        if settings.service {
+            deliverLine(content, &actions)
+        } else {
+            actions.append(.display("\(sender): \(DisplayText.line(from: content))"))
         }
     }
 
@@ -524,12 +526,7 @@ public final class ClientSession {
         case .chat where settings.pipe:
             actions.append(.status("! a chat message from \(peer) is not part of a stream (pipe mode): refused"))
         case .chat:
-            messagesReceived += 1
-            if settings.service {
-                deliverLine(opened.content, &actions)
-            } else {
-                actions.append(.display("\(peer): \(DisplayText.line(from: opened.content))"))
-            }
+            deliverMessage(opened.content, from: "\(peer)", &actions)
         case .stream where settings.pipe:
             messagesReceived += 1
             actions.append(.writeStream(opened.content))

@@ -203,14 +203,10 @@ struct TemporaryKnownPeers {
         return identity
     }
 
-    /// The file's lines ("" when it does not exist).
+    /// The file's lines ("" when it does not exist), read as the client reads it.
     var contents: String {
-        guard let file = fopen(knownPeers.path, "r") else { return "" }
-        defer { fclose(file) }
-        var text = ""
-        var buffer = [CChar](repeating: 0, count: 4096)
-        while fgets(&buffer, Int32(buffer.count), file) != nil { text += String(cString: buffer) }
-        return text
+        guard let bytes = try? knownPeers.file.contents() else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     func remove() {
