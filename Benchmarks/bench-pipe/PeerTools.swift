@@ -21,35 +21,17 @@ struct PeerTools {
     static func find(peers: Bool, install: Bool) -> PeerTools {
         var tools = PeerTools(setpriv: onPath("setpriv"))
         guard peers else { return tools }
-        for (row, package) in [("socat", "socat"), ("ncat", "ncat")] {
-            var path = onPath(row)
-            if path == nil, install, geteuid() == 0, onPath("apt-get") != nil {
-                Progress.say("installing \(package): apt-get install -y \(package)")
-                let command = "DEBIAN_FRONTEND=noninteractive apt-get install -y \(package) || "
-                    + "(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \(package))"
-                if shell(command) { tools.installed.append("apt-get install -y \(package)") }
-                path = onPath(row)
-            }
-            if path == nil {
-                tools.missing[row] = install
-                    ? "\(row) is not on the PATH and apt-get install \(package) failed or was not possible (not root?)"
-                    : "\(row) is not on the PATH (apt-get install \(package))"
-            }
-            if row == "socat" { tools.socat = path } else { tools.ncat = path }
+        for row in ["socat", "ncat"] {
+            let outcome = PackageInstaller.find(row, package: row, install: install, say: Progress.say)
+            if let installed = outcome.installed { tools.installed.append(installed) }
+            if let reason = outcome.missingReason { tools.missing[row] = reason }
+            if row == "socat" { tools.socat = outcome.path } else { tools.ncat = outcome.path }
         }
         return tools
     }
 
     /// `name` on the PATH, if it is there.
     static func onPath(_ name: String) -> String? { ExecutableLookup.onPath(name) }
-
-    /// `/bin/sh -c command` with its output discarded; true when it exits 0.
-    private static func shell(_ command: String) -> Bool {
-        guard let child = try? Child(["/bin/sh", "-c", command], label: "install", deathGuard: [],
-                                     stdin: .path("/dev/null"), stdout: .path("/dev/null"), stderrPath: "/dev/null")
-        else { return false }
-        return child.waitForExit(within: 600)?.exitCode == 0
-    }
 }
 
 /// Progress lines on standard error (standard output is the report).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import Foundation
 
 struct BenchRelayCommand: ParsableCommand {
@@ -7,7 +8,8 @@ struct BenchRelayCommand: ParsableCommand {
         abstract: "The relay measured against direct TCP, socat and the original-style Python relay.",
         discussion: """
             Starts a release relay-server (--insecure-plaintext, port 0) and, as baselines, a \
-            direct TCP pair, socat (when on the PATH; apt-get install socat) and \
+            direct TCP pair, socat (apt-get install socat when missing, as root; \
+            --no-install skips its column instead) and \
             Benchmarks/python-relay/relay.py. Two peers in this process send v1 DATA frames \
             through each, on 127.0.0.1 only: 1 MiB frames one way (MB/s), 64-byte frames \
             pipelined one way (messages/s), 64-byte ping-pong (round trip p50/p99/p99.9), and \
@@ -52,6 +54,9 @@ struct BenchRelayCommand: ParsableCommand {
     @Option(help: "Runs of each scenario per path; the median is reported (default: 3, 1 with --quick).")
     var repeats: Int?
 
+    @Flag(help: "Do not apt-get install socat when it is missing (its column is then empty, with the reason).")
+    var noInstall = false
+
     @Option(help: "Run only these paths (comma-separated): relay, relay-tls, direct, socat, python.")
     var paths: String?
 
@@ -68,8 +73,15 @@ struct BenchRelayCommand: ParsableCommand {
         guard let server = relayServer ?? Tools.relayServer() else {
             throw ValidationError("relay-server not found beside \(Tools.executableDirectory()); build it with swift build -c release, or pass --relay-server")
         }
-        var launcher = PathLauncher(relayServer: server, socat: Tools.onPath("socat"), python: Tools.onPath("python3"),
+        var report = BenchReport()
+        // The many-pairs benchmark finds (or installs) its own forwarders.
+        let socat = pairsOptions.pairs == nil && (paths.map { $0.split(separator: ",").contains("socat") } ?? true)
+            ? PackageInstaller.find("socat", package: "socat", install: !noInstall, say: Runner.say)
+            : PackageInstaller.Outcome()
+        if let installed = socat.installed { report.installed.append(installed) }
+        var launcher = PathLauncher(relayServer: server, socat: socat.path, python: Tools.onPath("python3"),
                                     pythonScript: Tools.pythonRelayScript())
+        if let reason = socat.missingReason { launcher.socatMissingReason = reason }
         if let relayWrapper {
             var words = relayWrapper.split(separator: " ").map(String.init)
             if let first = words.first, !first.hasPrefix("/") {
@@ -78,7 +90,6 @@ struct BenchRelayCommand: ParsableCommand {
             }
             launcher.relayWrapper = words
         }
-        var report = BenchReport()
         if pairsOptions.pairs != nil {
             report.command = (["bench-relay"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
             report.pairs = try PairsBenchmark(options: pairsOptions, relayServer: server).run()

@@ -1,4 +1,5 @@
 import Foundation
+import BenchmarkSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -267,15 +268,10 @@ struct PairsTools {
             tools.twistd = twistdWithTransit()
         }
         if tools.twistd == nil { tools.unavailable[.transit] = "twistd with the transitrelay plugin not found and pip install magic-wormhole-transit-relay failed" }
-        tools.socat = Tools.onPath("socat")
-        if tools.socat == nil, install, geteuid() == 0, Tools.onPath("apt-get") != nil {
-            Runner.say("pairs: installing socat (apt-get install -y socat)")
-            if run("DEBIAN_FRONTEND=noninteractive apt-get install -y socat || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y socat)") {
-                tools.installed.append("apt-get install -y socat")
-            }
-            tools.socat = Tools.onPath("socat")
-        }
-        if tools.socat == nil { tools.unavailable[.socat] = "socat not on the PATH and apt-get install socat failed or was not possible" }
+        let socat = PackageInstaller.find("socat", package: "socat", install: install) { Runner.say("pairs: " + $0) }
+        tools.socat = socat.path
+        if let installed = socat.installed { tools.installed.append(installed) }
+        if let reason = socat.missingReason { tools.unavailable[.socat] = reason }
         return tools
     }
 

@@ -52,6 +52,8 @@ final class OpenPath {
 struct PathLauncher {
     var relayServer: String
     let socat: String?
+    /// Why socat is missing, when it is (said in the report).
+    var socatMissingReason = "socat is not on the PATH (apt-get install socat)"
     let python: String?
     let pythonScript: String?
     /// Put before relay-server's command line (valgrind for `--instructions`).
@@ -67,7 +69,7 @@ struct PathLauncher {
     func unavailableReason(_ kind: PathKind) -> String? {
         switch kind {
         case .relay, .direct, .tls: nil
-        case .socat: socat == nil ? "socat is not on the PATH (apt-get install socat)" : nil
+        case .socat: socat == nil ? socatMissingReason : nil
         case .python:
             python == nil ? "python3 is not on the PATH"
                 : pythonScript == nil ? "Benchmarks/python-relay/relay.py not found" : nil

@@ -82,6 +82,8 @@ struct BenchReport: Codable, Sendable {
     var paths: [PathKind: PathResults] = [:]
     /// Paths that could not run here, with the reason.
     var unavailable: [PathKind: String] = [:]
+    /// What the harness installed to run (apt-get install -y socat).
+    var installed: [String] = []
     var sweep: [SweepPoint]?
     var instructions: InstructionCount?
     var instructionsUnavailable: String?

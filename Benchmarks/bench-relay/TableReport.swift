@@ -49,6 +49,7 @@ enum TableReport {
         if report.workload.repeats > 1, !report.paths.isEmpty {
             lines.append("each figure is the median of \(report.workload.repeats) runs per path (peak RSS: the largest)")
         }
+        for note in report.installed { lines.append("installed: \(note)") }
         for (kind, reason) in report.unavailable.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             lines.append("\(kind.rawValue): not measured, \(reason)")
         }
