@@ -5,7 +5,8 @@
     python3 Benchmarks/bench-relay-plot/plot.py /tmp/bench-relay.json docs/bench-relay.png
 
 Needs matplotlib (pip install matplotlib). Reads the "sweep" array of the JSON report:
-one point per path (relay, direct, socat, python) and message size (DATA body bytes).
+one point per path (relay, relay-tls, direct, socat, python) and message size (DATA
+body bytes).
 """
 
 import json
@@ -18,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 STYLE = {
     "relay": ("tab:red", "o", "relay-server"),
+    "relay-tls": ("tab:purple", "v", "relay-server, TLS 1.3"),
     "direct": ("tab:gray", "s", "direct TCP"),
     "socat": ("tab:blue", "^", "socat -b 262144"),
     "python": ("tab:green", "D", "Python relay"),
