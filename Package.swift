@@ -77,7 +77,7 @@ let package = Package(
             ],
             path: "Benchmarks/bench-crypto"
         ),
-        // What the benchmarks share (finding the programs they run).
+        // What the benchmarks share (finding the programs they run, bench-pipe's pattern).
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "bench-relay",
@@ -125,6 +125,7 @@ let package = Package(
         .testTarget(name: "RelayProtocolTests", dependencies: ["RelayProtocol"]),
         .testTarget(name: "RelayIOTests", dependencies: ["RelayIO"]),
         .testTarget(name: "RelayClientTests", dependencies: ["RelayClient"]),
+        .testTarget(name: "BenchmarkSupportTests", dependencies: ["BenchmarkSupport"]),
         .testTarget(
             name: "RelayServerTests",
             dependencies: ["RelayServer", "RelayProtocol", "RelayCrypto"]

@@ -15,9 +15,9 @@ struct BenchPipeCommand: ParsableCommand {
             One relay-client --pipe reads --bytes from its standard input (a pipe the \
             benchmark writes a cheap pseudo-random pattern into), a second one in the same \
             room writes them to its standard output, which the benchmark counts and \
-            checksums; both go through a relay-server on 127.0.0.1 with its default \
-            transport, TLS 1.3, its fingerprint pinned with --fingerprint. Then socat and \
-            ncat (installed with apt-get when missing) move the same bytes through a relay \
+            compares byte for byte with what was sent; both go through a relay-server on \
+            127.0.0.1 with its default transport, TLS 1.3, its fingerprint pinned with \
+            --fingerprint. Then socat and ncat (installed with apt-get when missing) move the same bytes through a relay \
             of their own kind. Reports MB/s end to end, CPU seconds per GiB and peak RSS of \
             every process (wait4), the machine and its load average before and after. \
             Every child runs under setpriv --pdeathsig KILL, so it dies with the benchmark.
@@ -42,8 +42,8 @@ struct BenchPipeCommand: ParsableCommand {
     @Flag(help: "Pass --trust-relay to both clients (seal under the relay's key instead of end to end).")
     var trustRelay = false
 
-    @Flag(help: "Check the length only, not the checksum.")
-    var noChecksum = false
+    @Flag(help: "Check the length only, not every byte.")
+    var lengthOnly = false
 
     @Option(help: "Write the report as JSON to this file ('-': standard output, instead of the table).")
     var json: String?
@@ -74,7 +74,7 @@ struct BenchPipeCommand: ParsableCommand {
         report.bytes = bytes.value
         report.runs = runs
         report.binDirectory = binDirectory
-        report.checksum = !noChecksum
+        report.comparedBytes = !lengthOnly
         let workDirectory = try WorkDirectory.make()
         defer { WorkDirectory.remove(workDirectory) }
 
@@ -91,7 +91,7 @@ struct BenchPipeCommand: ParsableCommand {
 
         var rows = makeRows(binDirectory: binDirectory, features: features, tools: tools, workDirectory: workDirectory)
         var summaries = rows.map { RowSummary(name: $0.name, commands: [:], runs: []) }
-        let transfer = Transfer(bytes: bytes.value, checksum: !noChecksum)
+        let transfer = Transfer(bytes: bytes.value, compare: !lengthOnly)
         for run in 1...runs {
             for index in rows.indices {
                 let figures = transfer.run(&rows[index])

@@ -1,15 +1,17 @@
+import BenchmarkSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The consumer: reads the receiver's standard output, counts the bytes and checksums
-/// them, until end of file, or, for a receiver that never sees an end (ncat's broker
+/// The consumer: reads the receiver's standard output, counts the bytes and compares
+/// them with the pattern sent, until end of file, or, for a receiver that never sees an end (ncat's broker
 /// keeps its clients connected), until `stopAt` bytes came.
 struct Counter {
     let fd: Int32
     /// Stop at this many bytes instead of at end of file (nil: read to end of file).
     let stopAt: Int?
-    let checksum: Bool
+    /// Compare every byte with the pattern (`PatternCheck`), not only count them.
+    let compare: Bool
     /// Give up when nothing arrives for this long.
     let stallSeconds: Double
     /// Called about every 50 ms while bytes flow (peak RSS sampling).
@@ -19,14 +21,15 @@ struct Counter {
         var received = 0
         var firstByte: Double?
         var lastByte: Double?
-        var sum: (UInt64, UInt64)?
+        /// The stream offset of the first byte that was not the pattern's (when compared).
+        var firstMismatch: Int?
         var cpuSeconds = 0.0
         var error: String?
     }
 
     func run() -> Outcome {
         var outcome = Outcome()
-        var sum = StreamChecksum()
+        var check = PatternCheck()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
         var sampled = 0.0
@@ -53,9 +56,9 @@ struct Counter {
                 sampled = now
                 sample()
             }
-            if checksum { sum.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
+            if compare { check.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
         }
-        if checksum { outcome.sum = sum.finished() }
+        outcome.firstMismatch = check.firstMismatch
         outcome.cpuSeconds = MonotonicClock.threadCPUSeconds()
         return outcome
     }

@@ -11,7 +11,8 @@ struct BenchReport: Codable, Sendable {
     /// How the relay-clients sealed: end-to-end or the relay's key.
     var clientMode = ""
     var generator = "a 1 MiB block of xorshift64* bytes made once, its first 8 bytes set to the block's number, written 1 MiB per write(2) into the sender's stdin pipe (64 KiB, the default size)"
-    var checksum = false
+    /// Whether the counter compared every byte with the pattern (not only the length).
+    var comparedBytes = false
     /// Rows not run, and why.
     var skipped: [String: String] = [:]
     var installed: [String] = []

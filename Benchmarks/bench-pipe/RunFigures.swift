@@ -3,8 +3,8 @@ struct RunFigures: Codable, Sendable {
     let row: String
     let bytes: Int
     var received = 0
-    /// nil when not checked (`--no-checksum`).
-    var checksumMatched: Bool?
+    /// Whether every byte received was the one sent; nil when not compared (`--length-only`).
+    var bytesMatched: Bool?
     /// From just before the sender is started to the receiver's last byte: the wall time
     /// of `generator | sender` … `receiver | counter` (session set-up included).
     var seconds: Double?

@@ -8,7 +8,7 @@ enum TableReport {
         lines.append("started \(report.started); load average before: \(report.loadBefore), after: \(report.loadAfter)")
         lines.append("\(report.bytes) bytes (\(format(Double(report.bytes) / Double(1 << 30))) GiB) per run, \(report.runs) run(s) per row, rows taking turns; median run shown (peak RSS: the largest)")
         lines.append("relay-client: \(report.binDirectory), sessions \(report.clientMode)")
-        lines.append("generator: \(report.generator); counter: length\(report.checksum ? " and a Fletcher-64 checksum" : "") checked")
+        lines.append("generator: \(report.generator); counter: length\(report.comparedBytes ? " and every byte (memcmp against the pattern)" : "") checked")
         lines.append("MB = 10^6 bytes; CPU = user + system from wait4, start-up and handshakes included")
         lines.append("")
         let header = ["row", "MB/s e2e", "MB/s xfer", "setup ms",

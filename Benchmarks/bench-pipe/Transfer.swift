@@ -8,7 +8,7 @@ import Glibc
 /// and take every process's CPU time and peak RSS from `wait4`.
 struct Transfer {
     let bytes: Int
-    let checksum: Bool
+    let compare: Bool
     /// Seconds to wait for the peers to exit once the bytes are in.
     static let exitWait = 30.0
     static let stallSeconds = 60.0
@@ -36,7 +36,7 @@ struct Transfer {
             let feederInput = input.writeEnd
             feederOwnsInput = true
             let feeder = Worker("feeder") { Feeder(fd: feederInput, count: bytes).run() }
-            var counter = Counter(fd: output.readEnd, stopAt: row.receiverSeesEnd ? nil : bytes, checksum: checksum,
+            var counter = Counter(fd: output.readEnd, stopAt: row.receiverSeesEnd ? nil : bytes, compare: compare,
                                   stallSeconds: Self.stallSeconds)
             let sampling = children
             counter.sample = { for (role, child) in sampling { peaks.note(role, child.residentHighWaterKiB()) } }
@@ -78,10 +78,11 @@ struct Transfer {
         if counted.received != bytes {
             figures.problems.append("received \(counted.received) bytes, expected \(bytes)")
         }
-        if let sum = counted.sum {
-            let expected = PatternSource().expectedChecksum(count: bytes)
-            figures.checksumMatched = sum == expected
-            if sum != expected { figures.problems.append("the checksum of the bytes received is not the one sent") }
+        if compare {
+            figures.bytesMatched = counted.firstMismatch == nil
+            if let offset = counted.firstMismatch {
+                figures.problems.append("the bytes received differ from those sent, first at offset \(offset)")
+            }
         }
         if let first = counted.firstByte, let last = counted.lastByte {
             figures.seconds = last - started
