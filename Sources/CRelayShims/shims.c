@@ -37,6 +37,7 @@ int CRelayShims_accept4_nonblocking(int fd) { return accept4(fd, NULL, NULL, SOC
 int CRelayShims_mallopt_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 int CRelayShims_pipe2_nonblocking(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
 int CRelayShims_fcntl_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+int CRelayShims_fcntl_get_pipe_size(int fd) { return fcntl(fd, F_GETPIPE_SZ); }
 int CRelayShims_spawn_shell(const char *command, int stdin_fd, int stdout_fd) {
     pid_t parent = getpid();
     pid_t pid = fork();

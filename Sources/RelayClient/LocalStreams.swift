@@ -31,12 +31,21 @@ final class LocalStreams {
         self.mode = mode
         self.ownsDescriptors = ownsDescriptors
         output = OutputQueue(stream: PlainStream(fd: outputFD))
+        if mode == .raw {
+            PipeCapacity.raise(inputFD, to: Self.pipeCapacity)
+            PipeCapacity.raise(outputFD, to: Self.pipeCapacity)
+        }
         let flags = fcntl(outputFD, F_GETFL)
         if flags >= 0, flags & O_NONBLOCK == 0 {
             savedOutputFlags = flags
             _ = fcntl(outputFD, F_SETFL, flags | O_NONBLOCK)
         }
     }
+
+    /// What a pipe on either side is grown to in raw mode (from the default 64 KiB): the
+    /// writer into standard input and this client, or this client and the reader of its
+    /// standard output, then wake each other a sixteenth as often.
+    static let pipeCapacity = 1 << 20
 
     /// Bytes read at a time, at most.
     static let readSize = 64 * 1024

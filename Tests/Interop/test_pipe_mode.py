@@ -169,6 +169,27 @@ def test_tar_round_trip_through_the_relay(bin_dir, relay_env, relay_server, tmp_
     assert (target / "sub" / "b.bin").read_bytes() == (source / "sub" / "b.bin").read_bytes()
 
 
+def test_pipe_mode_grows_its_standard_pipes_to_1_mib(bin_dir, relay_env, relay_server):
+    """A 64 KiB pipe (the default) on standard input or output wakes the writer and the
+    client for every 64 KiB; in pipe mode the client grows both to 1 MiB."""
+    import fcntl
+    with relay_server("--insecure-plaintext") as server:
+        client = subprocess.Popen(client_argv(bin_dir, server.port, "a", "--pipe"), env=client_env(relay_env, "a"),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert fcntl.fcntl(client.stdin.fileno(), fcntl.F_GETPIPE_SZ) == 65536
+            deadline = time.monotonic() + WAIT
+            line = b""
+            while b"waiting for a peer" not in line and time.monotonic() < deadline:
+                line = client.stderr.readline()
+            assert b"waiting for a peer" in line
+            assert fcntl.fcntl(client.stdin.fileno(), fcntl.F_GETPIPE_SZ) == 1 << 20
+            assert fcntl.fcntl(client.stdout.fileno(), fcntl.F_GETPIPE_SZ) == 1 << 20
+        finally:
+            client.kill()
+            client.communicate(timeout=WAIT)
+
+
 def test_peer_leaving_before_its_end_record_is_a_loss(bin_dir, relay_env, relay_server):
     with relay_server("--insecure-plaintext") as server:
         a = start_client(bin_dir, relay_env, server.port, "a", "--pipe")

@@ -43,6 +43,8 @@ int CRelayShims_mallopt_mmap_threshold(int bytes);
 int CRelayShims_pipe2_nonblocking(int fds[2]);
 /// `fcntl(fd, F_SETPIPE_SZ, size)`: the pipe's capacity, or -1 (`_GNU_SOURCE`).
 int CRelayShims_fcntl_set_pipe_size(int fd, int size);
+/// `fcntl(fd, F_GETPIPE_SZ)`: the pipe's capacity, or -1 (`_GNU_SOURCE`).
+int CRelayShims_fcntl_get_pipe_size(int fd);
 /// `splice(fd_in, NULL, fd_out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)` (`_GNU_SOURCE`).
 long CRelayShims_splice_nonblocking(int fd_in, int fd_out, size_t len);
 /// fork + exec of `/bin/sh -c command` with `stdin_fd`/`stdout_fd` as the child's
