@@ -4,8 +4,9 @@ import Glibc
 #endif
 
 /// The generator: writes `count` bytes of the pattern into the sender's standard input
-/// (a pipe of the default 64 KiB size, as a shell pipeline has), 1 MiB per `write`, then
-/// closes it, which is the sender's end of input.
+/// (a pipe of the default 64 KiB size, as a shell pipeline has; relay-client grows it to
+/// 1 MiB, the peers do not), 1 MiB per `write`, then closes it, which is the sender's end
+/// of input.
 struct Feeder {
     let fd: Int32
     let count: Int

@@ -10,7 +10,7 @@ struct BenchReport: Codable, Sendable {
     var binDirectory = ""
     /// How the relay-clients sealed: end-to-end or the relay's key.
     var clientMode = ""
-    var generator = "a 1 MiB block of xorshift64* bytes made once, its first 8 bytes set to the block's number, written 1 MiB per write(2) into the sender's stdin pipe (64 KiB, the default size)"
+    var generator = "a 1 MiB block of xorshift64* bytes made once, its first 8 bytes set to the block's number, written 1 MiB per write(2) into the sender's stdin pipe (made at 64 KiB, the default size; relay-client --pipe grows its standard pipes to 1 MiB, socat and ncat leave them)"
     /// Whether the counter compared every byte with the pattern (not only the length).
     var comparedBytes = false
     /// Rows not run, and why.
