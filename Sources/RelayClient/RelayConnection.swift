@@ -63,15 +63,17 @@ public final class RelayConnection {
         var bytes: [UInt8] = []
         switch action {
         case .sendData(let body):
-            // The header alone, then the body straight into the queue: a 64 KiB stream
-            // record is copied once (into the queue), not twice.
+            // The header alone, then the body straight into the queue beside it: a 64 KiB
+            // stream record is copied once (into the queue), not twice, and the frame
+            // goes out in one write (over TLS, no record for the header alone).
             if format == .legacy {
                 LegacyFraming.appendLengthField(payloadCount: body.count, to: &bytes)
             } else {
                 FrameHeader(length: UInt32(truncatingIfNeeded: 1 + body.count), type: .data).write(into: &bytes)
             }
-            output.append(bytes)
-            output.append(body)
+            bytes.withUnsafeBytes { header in
+                body.withUnsafeBytes { output.append(header, followedBy: $0) }
+            }
             return true
         case .sendPong(let body):
             guard format == .framed else { return false }

@@ -7,7 +7,11 @@ import Musl
 /// Bytes waiting to be written to one socket, flushed with vector writes as far as the
 /// kernel takes them (swift-nio's `PendingWritesManager` idea). A partial write leaves an
 /// offset into the head chunk, never a copy. Small appends are packed into the tail chunk,
-/// so a queue of many small frames still goes out in few `iovec`s.
+/// so a queue of many small frames still goes out in few `iovec`s. A chunk's memory comes
+/// from a ``BufferPool`` and goes back to it once written: the relay's connections share
+/// one pool per event loop (an idle connection holds none), a queue made without one
+/// keeps a few chunks of its own, so a stream that keeps the queue busy reuses warm
+/// memory instead of faulting in fresh pages for every chunk.
 public final class OutputQueue {
     /// Writes the vectors given; injected so tests can script partial writes.
     public typealias VectorWriter = (UnsafeBufferPointer<iovec>) throws(IOError) -> IOResult
@@ -28,21 +32,30 @@ public final class OutputQueue {
         let pipe: SplicePipe?
         /// Holds a secret (a session key): wiped as soon as it is written or dropped.
         var holdsSecret = false
+        /// Where `storage` came from and goes back to (nil: freed).
+        private let pool: BufferPool?
 
-        init(capacity: Int) {
-            storage = .allocate(byteCount: capacity, alignment: 16)
+        /// A chunk of at least `capacity` bytes from `pool`.
+        init(capacity: Int, pool: BufferPool) {
+            storage = pool.take(atLeast: capacity)
+            self.pool = pool
             pipe = nil
         }
 
         init(pipe: SplicePipe) {
             storage = .allocate(byteCount: 0, alignment: 16)
             self.pipe = pipe
+            self.pool = nil
             end = pipe.count
         }
 
         deinit {
             wipeIfSecret()
-            storage.deallocate()
+            if let pool {
+                pool.give(storage)
+            } else {
+                storage.deallocate()
+            }
         }
 
         func wipeIfSecret() {
@@ -59,10 +72,8 @@ public final class OutputQueue {
     private let pipeWriter: PipeWriter?
     private var chunks: [Chunk] = []
     private var head = 0
-    /// The largest chunk written out, kept for the next append that needs a new chunk:
-    /// a receiver that keeps falling behind by a large run then reuses warm memory
-    /// instead of faulting in fresh pages for every run.
-    private var spare: Chunk?
+    /// Where chunks come from and go back to once written or dropped.
+    private let chunkPool: BufferPool
     /// Made on the first flush of queued chunks: a connection whose writes all go
     /// straight to the kernel never needs it.
     private lazy var vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: OutputQueue.maximumVectors)
@@ -109,21 +120,31 @@ public final class OutputQueue {
     }
 
     /// A queue that writes with `writer`, and splices pipes onwards with `pipeWriter`
-    /// (without one, a spliced segment is copied out of its pipe when appended).
-    public init(writer: @escaping VectorWriter, pipeWriter: PipeWriter? = nil) {
+    /// (without one, a spliced segment is copied out of its pipe when appended). Its
+    /// chunks come from `chunkPool`, or from a small pool of its own (``makeChunkPool()``).
+    public init(writer: @escaping VectorWriter, pipeWriter: PipeWriter? = nil, chunkPool: BufferPool? = nil) {
         self.writer = writer
         self.pipeWriter = pipeWriter
+        self.chunkPool = chunkPool ?? Self.makeChunkPool()
+    }
+
+    /// A pool for queue chunks: new chunks get at least ``minimumChunkCapacity`` bytes,
+    /// and at most `maximumSpares` written chunks up to 1 MiB each are kept for reuse.
+    /// Queues on one thread may share one.
+    public static func makeChunkPool(maximumSpares: Int = 4) -> BufferPool {
+        BufferPool(bufferSize: minimumChunkCapacity, maximumSpares: maximumSpares, maximumSpareSize: 1 << 20)
     }
 
     deinit { if hasVectors { vectors.deallocate() } }
 
-    /// A queue that writes to `stream` (with `writev` for plain TCP).
-    /// Plain TCP also splices pipes straight to the socket.
-    public convenience init(stream: ByteStream) {
+    /// A queue that writes to `stream` (with `writev` for plain TCP), its chunks from
+    /// `chunkPool` (or its own). Plain TCP also splices pipes straight to the socket.
+    public convenience init(stream: ByteStream, chunkPool: BufferPool? = nil) {
         let fd = stream.fd
         self.init(
             writer: { vectors throws(IOError) in try stream.write(vectors) },
-            pipeWriter: stream is PlainStream ? { pipe, limit throws(IOError) in try pipe.drain(to: fd, limit: limit) } : nil)
+            pipeWriter: stream is PlainStream ? { pipe, limit throws(IOError) in try pipe.drain(to: fd, limit: limit) } : nil,
+            chunkPool: chunkPool)
     }
 
     /// True when nothing waits.
@@ -131,23 +152,28 @@ public final class OutputQueue {
 
     /// Copies `bytes` to the end of the queue.
     public func append(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
+        append(bytes, followedBy: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// Copies `first` and then `second` to the end of the queue, side by side in one
+    /// chunk, so that they go out in one vector: a frame's header and its body then make
+    /// one TLS write (not a record of its own for a 5-byte header).
+    public func append(_ first: UnsafeRawBufferPointer, followedBy second: UnsafeRawBufferPointer) {
+        let count = first.count + second.count
+        guard count > 0 else { return }
         let tail: Chunk
-        if head < chunks.count, let last = chunks.last, last.spare >= bytes.count {
+        if head < chunks.count, let last = chunks.last, !last.holdsSecret, last.spare >= count {
             tail = last
-        } else if let reusable = spare, reusable.storage.count >= bytes.count {
-            spare = nil
-            reusable.start = 0
-            reusable.end = 0
-            tail = reusable
-            chunks.append(tail)
         } else {
-            tail = Chunk(capacity: max(bytes.count, Self.minimumChunkCapacity))
+            tail = Chunk(capacity: count, pool: chunkPool)
             chunks.append(tail)
         }
-        (tail.storage.baseAddress! + tail.end).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        tail.end += bytes.count
-        byteCount += bytes.count
+        for part in [first, second] {
+            guard let source = part.baseAddress, part.count > 0 else { continue }
+            (tail.storage.baseAddress! + tail.end).copyMemory(from: source, byteCount: part.count)
+            tail.end += part.count
+        }
+        byteCount += count
         checkWaterMarks()
     }
 
@@ -160,7 +186,7 @@ public final class OutputQueue {
     /// chunk of their own that is wiped as soon as it is written out or dropped.
     public func appendSecret(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0, let source = bytes.baseAddress else { return }
-        let chunk = Chunk(capacity: bytes.count)
+        let chunk = Chunk(capacity: bytes.count, pool: chunkPool)
         chunk.holdsSecret = true
         chunk.storage.baseAddress!.copyMemory(from: source, byteCount: bytes.count)
         chunk.end = bytes.count
@@ -174,7 +200,7 @@ public final class OutputQueue {
     public func appendSpliced(_ pipe: SplicePipe) throws(IOError) {
         guard pipe.count > 0 else { return }
         guard pipeWriter != nil else {
-            let chunk = Chunk(capacity: pipe.count)
+            let chunk = Chunk(capacity: pipe.count, pool: chunkPool)
             let count = pipe.count
             try pipe.readAll(into: chunk.storage)
             chunk.end = count
@@ -242,14 +268,13 @@ public final class OutputQueue {
         return true
     }
 
-    /// Drops everything queued (and the spare chunk).
+    /// Drops everything queued (the chunks go back to the pool, secrets wiped).
     public func removeAll() {
         retiredCount += byteCount
         for chunk in chunks { chunk.wipeIfSecret() }
         chunks.removeAll()
         head = 0
         byteCount = 0
-        spare = nil
         checkWaterMarks()
     }
 
@@ -268,10 +293,10 @@ public final class OutputQueue {
         other.checkWaterMarks()
     }
 
-    /// A written-out chunk at least this large leaves the array at once (kept as the
-    /// spare or freed) instead of waiting for the queue to empty: a receiver that never
-    /// catches up (a TLS stream of large frames) would otherwise hold up to 32 written
-    /// megabyte chunks, and never get a spare to reuse.
+    /// A written-out chunk at least this large leaves the array at once (back to the
+    /// pool) instead of waiting for the queue to empty: a receiver that never catches up
+    /// (a TLS stream of large frames) would otherwise hold up to 32 written megabyte
+    /// chunks, and the pool would never get one back to reuse.
     static let largeChunkCapacity = 64 * 1024
 
     private func consume(_ count: Int) {
@@ -292,9 +317,7 @@ public final class OutputQueue {
         }
         checkWaterMarks()
         if head == chunks.count || head >= 32 || wroteLargeChunk {
-            for chunk in chunks[0..<head] where chunk.pipe == nil && chunk.storage.count > (spare?.storage.count ?? 0) {
-                spare = chunk
-            }
+            // The written chunks go back to the pool as they are released.
             if head == chunks.count {
                 chunks.removeAll(keepingCapacity: true)
             } else {

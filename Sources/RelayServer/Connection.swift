@@ -103,7 +103,8 @@ final class Connection {
     static let pipesPerConnection = 4
 
     init(id: ConnectionID, stream: ByteStream, remoteAddress: String, reader: FrameReader, handshakeReadSize: Int,
-         loop: EventLoop, pipes: PipeBudget, readBuffers: BufferPool, delegate: ConnectionDelegate) {
+         loop: EventLoop, pipes: PipeBudget, readBuffers: BufferPool, queueChunks: BufferPool,
+         delegate: ConnectionDelegate) {
         self.id = id
         self.reader = reader
         pipeBudget = PipeBudget(limit: Self.pipesPerConnection, parent: pipes)
@@ -113,7 +114,7 @@ final class Connection {
         input = InputBuffer(capacity: handshakeReadSize, pool: readBuffers)
         self.remoteAddress = remoteAddress
         self.delegate = delegate
-        output = OutputQueue(stream: stream)
+        output = OutputQueue(stream: stream, chunkPool: queueChunks)
         // unowned, not weak: a weak reference gives the connection a side table, and every
         // retain and release then takes the slow path (about 450 instructions per forwarded
         // message). The watchers belong to this connection and are stopped before it goes

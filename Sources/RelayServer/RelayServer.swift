@@ -37,6 +37,10 @@ public final class RelayServer {
     private var connectionsClosedForNewcomers = 0
     /// Receive buffers, lent to connections while they hold unparsed bytes.
     let readBuffers = BufferPool(bufferSize: Connection.joinedReadSize)
+    /// The memory of output queue chunks, shared by the connections: written chunks are
+    /// reused by the next backlog (warm pages, no fault per chunk) and an idle connection
+    /// keeps none. Holds at most 8 spare chunks of up to 1 MiB.
+    let queueChunks = OutputQueue.makeChunkPool(maximumSpares: 8)
     /// Kernel pipes for spliced frames, bounded in total (`maxPipes`).
     let pipes: PipeBudget
     /// The slots of connections not yet joined (`--max-connections`,
@@ -194,7 +198,7 @@ public final class RelayServer {
             reader: FrameReader(format: configuration.legacy ? .legacy : .framed, maxFrame: configuration.maxFrame,
                                 expectsHello: !configuration.legacy),
             handshakeReadSize: configuration.legacy ? LegacyFraming.maximumNameCount + 1 : Self.handshakeReadSize,
-            loop: loop, pipes: pipes, readBuffers: readBuffers, delegate: self)
+            loop: loop, pipes: pipes, readBuffers: readBuffers, queueChunks: queueChunks, delegate: self)
         connections[id] = connection
         logger.debug("connection accepted", metadata: ["connection": "\(id)", "remote": "\(remote)"])
         connection.start(handshakeTimeout: configuration.handshakeTimeout)
