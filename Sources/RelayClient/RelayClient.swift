@@ -140,6 +140,8 @@ public final class RelayClient {
         connection.sendHello(name: name, room: configuration.roomCode.map(RoomCode.room(for:)))
         flushSocket()
         socketReader.start()
+        // Bytes the TLS handshake read ahead are not on the socket any more: read them now.
+        if connection.stream.hasBufferedInput { socketReader.feed(.read) }
         welcomeTimer.start(after: max(0.001, deadline - MonotonicClock.now()))
         tickTimer.start(after: 1)
         loop.run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import socket
 import stat
 import struct
@@ -417,3 +418,50 @@ def test_status_lines_on_a_terminal_are_marked_as_no_peer_can(bin_dir, relay_env
     assert b"\x1b[7m* bob is here\x1b[0m" in terminal, terminal
     assert message.startswith(b"bob: hi"), message
     assert b"\x1b" not in message, "a peer's escape sequence reached the terminal"
+
+
+# ---------------------------------------------------------------- reading TLS ahead
+
+def test_records_read_ahead_are_decoded_though_the_socket_has_nothing_more(bin_dir, relay_env, pki):
+    """relay-client reads TLS ahead (OpenSSL's record buffer takes several records per
+    read) and decodes at most 256 KiB per wake-up, so records can wait in OpenSSL's
+    buffer with none on the socket. A burst a little over 256 KiB, sent while the client
+    is stopped (queued in the kernel when it reads), and then nothing more: every
+    message must be displayed. (Whether the last records are then in OpenSSL's buffer
+    alone depends on the kernel's receive window, so this does not force that case.)"""
+    issued = pki.issue("relay", ips=("127.0.0.1",), stem="burst")
+    key = os.urandom(32)
+    messages = [f"burst message {index:05d} " + "x" * 100 for index in range(1480)]
+    frames = [encode_frame(DATA, seal(key, text.encode())) for text in messages]
+    assert 256 * 1024 < sum(map(len, frames)) < 256 * 1024 + 16 * 1024
+    welcomed = threading.Event()
+    stopped = threading.Event()
+    sent = threading.Event()
+
+    def serve(conn) -> None:
+        read_hello(conn)
+        conn.sendall(welcome(key, peer=b"bob"))
+        welcomed.set()
+        if not stopped.wait(10):
+            return
+        conn.sendall(b"".join(frames))
+        sent.set()
+        relay.hold(conn, 10)
+
+    with FakeRelay(serve, tls=server_tls_context(issued)) as relay:
+        client = RelayProcess([str(bin_dir / "relay-client"), "--name", "alice", "--port", str(relay.port),
+                               "--trust-relay"], relay_env, stdin=subprocess.PIPE)
+        try:
+            assert welcomed.wait(10), client.stderr.text
+            client.stderr.wait_for("bob is here")
+            os.kill(client.pid, signal.SIGSTOP)
+            try:
+                stopped.set()
+                assert sent.wait(10), "the burst did not fit the socket buffers"
+                time.sleep(0.2)  # the last segments into the client's receive queue
+            finally:
+                os.kill(client.pid, signal.SIGCONT)
+            lines = client.stdout.wait_count(len(messages), timeout=5)
+        finally:
+            client.stop()
+    assert lines == [f"bob: {text}" for text in messages], lines[-3:]
