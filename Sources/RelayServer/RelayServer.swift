@@ -39,8 +39,9 @@ public final class RelayServer {
     let readBuffers = BufferPool(bufferSize: Connection.joinedReadSize)
     /// The memory of output queue chunks, shared by the connections: written chunks are
     /// reused by the next backlog (warm pages, no fault per chunk) and an idle connection
-    /// keeps none. Holds at most 8 spare chunks of up to 1 MiB.
-    let queueChunks = OutputQueue.makeChunkPool(maximumSpares: 8)
+    /// keeps none. Holds at most 4 spare chunks of up to 1 MiB (a backlog gives one back
+    /// for each it takes, so a few are enough).
+    let queueChunks = OutputQueue.makeChunkPool(maximumSpares: 4)
     /// Kernel pipes for spliced frames, bounded in total (`maxPipes`).
     let pipes: PipeBudget
     /// The slots of connections not yet joined (`--max-connections`,
