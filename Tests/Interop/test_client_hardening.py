@@ -458,10 +458,41 @@ def test_records_read_ahead_are_decoded_though_the_socket_has_nothing_more(bin_d
             try:
                 stopped.set()
                 assert sent.wait(10), "the burst did not fit the socket buffers"
-                time.sleep(0.2)  # the last segments into the client's receive queue
             finally:
                 os.kill(client.pid, signal.SIGCONT)
             lines = client.stdout.wait_count(len(messages), timeout=5)
         finally:
             client.stop()
     assert lines == [f"bob: {text}" for text in messages], lines[-3:]
+
+
+def test_the_client_reads_several_tls_records_per_read(bin_dir, relay_env, pki):
+    """Read-ahead, counted: 16 MiB of messages arrive in 16 KiB TLS records (Python's ssl
+    writes full records), 1,024 or more of them. Without read-ahead OpenSSL reads each
+    record's header and then its body, two read(2)s per record; with its 60 KiB buffer
+    it takes several records per read. The client's read system calls (/proc/PID/io
+    syscr, start-up included) must stay under one per record."""
+    issued = pki.issue("relay", ips=("127.0.0.1",), stem="ahead")
+    key = os.urandom(32)
+    messages = [f"{index:05d} " + "y" * 4000 for index in range(4300)]
+    frames = b"".join(encode_frame(DATA, seal(key, text.encode())) for text in messages)
+    records = len(frames) // (16 * 1024)
+    assert records >= 1024
+
+    def serve(conn) -> None:
+        read_hello(conn)
+        conn.sendall(welcome(key, peer=b"bob"))
+        conn.sendall(frames)
+        relay.hold(conn, 10)
+
+    with FakeRelay(serve, tls=server_tls_context(issued)) as relay:
+        client = RelayProcess([str(bin_dir / "relay-client"), "--name", "alice", "--port", str(relay.port),
+                               "--trust-relay"], relay_env, stdin=subprocess.PIPE)
+        try:
+            lines = client.stdout.wait_count(len(messages), timeout=20)
+            io = dict(line.split(": ") for line in Path(f"/proc/{client.pid}/io").read_text().splitlines())
+        finally:
+            client.stop()
+    assert lines[-1] == f"bob: {messages[-1]}"
+    reads = int(io["syscr"])
+    assert reads < records, f"{reads} read calls for {records} TLS records: is read-ahead off?"
