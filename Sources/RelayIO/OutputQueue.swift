@@ -66,6 +66,13 @@ public final class OutputQueue {
 
         var count: Int { end - start }
         var spare: Int { storage.count - end }
+
+        /// Copies `bytes` after what the chunk holds (the caller checked the room).
+        func copyIn(_ bytes: UnsafeRawBufferPointer) {
+            guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+            (storage.baseAddress! + end).copyMemory(from: source, byteCount: bytes.count)
+            end += bytes.count
+        }
     }
 
     private let writer: VectorWriter
@@ -168,11 +175,8 @@ public final class OutputQueue {
             tail = Chunk(capacity: count, pool: chunkPool)
             chunks.append(tail)
         }
-        for part in [first, second] {
-            guard let source = part.baseAddress, part.count > 0 else { continue }
-            (tail.storage.baseAddress! + tail.end).copyMemory(from: source, byteCount: part.count)
-            tail.end += part.count
-        }
+        tail.copyIn(first)
+        tail.copyIn(second)
         byteCount += count
         checkWaterMarks()
     }

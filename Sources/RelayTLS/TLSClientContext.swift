@@ -70,12 +70,6 @@ public final class TLSClientContext {
             SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
         }
         if let clientCertificate { try use(clientCertificate) }
-        // Read-ahead, as the relay does: OpenSSL fills its record buffer with each
-        // `read(2)` (about 3.6 full records) instead of reading every record's 5-byte
-        // header and then its body, two system calls per 16 KiB received. What it holds
-        // beyond the records returned is `TLSStream.hasBufferedInput`.
-        _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_READ_AHEAD, 1, nil)
-        SSL_CTX_set_default_read_buffer_len(context, TLSServerContext.readBufferLength)
     }
 
     deinit { SSL_CTX_free(context) }

@@ -40,12 +40,6 @@ public final class TLSServerContext {
     /// ChaCha20-Poly1305 is for clients without them, which say so by listing it first
     /// (`SSL_OP_PRIORITIZE_CHACHA`); AES-256-GCM last, for clients that offer nothing else.
     static let cipherSuites = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
-    /// OpenSSL's record read buffer with read-ahead: about 3.6 records of 16 KiB per
-    /// `read(2)` instead of two reads (header, then body) per record. Kept under the
-    /// relay's 64 KiB mmap threshold (`ProcessMemory`), so taking it again after a release
-    /// is a heap allocation, not a fresh mapping to fault in.
-    static let readBufferLength = 60 * 1024
-
     private static func configureDataPath(_ context: OpaquePointer) throws(TLSSetupError) {
         guard SSL_CTX_set_ciphersuites(context, cipherSuites) == 1 else {
             throw TLSSetupError("cannot set the TLS 1.3 suites: \(OpenSSLError.drain(or: "unknown"))")
@@ -53,10 +47,6 @@ public final class TLSServerContext {
         // SSL_OP_CIPHER_SERVER_PREFERENCE (bit 22) | SSL_OP_PRIORITIZE_CHACHA (bit 21): macros
         // Swift cannot import.
         _ = SSL_CTX_set_options(context, 1 << 22 | 1 << 21)
-        // Read-ahead: OpenSSL reads as much as its buffer holds; what it holds beyond the
-        // records returned is reported by `SSL_has_pending` (TLSStream.hasBufferedInput).
-        _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_READ_AHEAD, 1, nil)
-        SSL_CTX_set_default_read_buffer_len(context, readBufferLength)
         // An idle connection gives its record buffers back (they are taken again on the
         // next record), so idle TLS connections stay as cheap as plain ones.
         _ = SSL_CTX_ctrl(context, SSL_CTRL_MODE, Int(SSL_MODE_RELEASE_BUFFERS), nil)
